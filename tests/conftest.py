@@ -1,0 +1,61 @@
+"""Shared fixtures: a small model trained in a temporary directory from the real seed labels,
+so no test depends on the committed model/."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from topictag.training import train
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+LABELS = ROOT / "labels"
+#: Small settings so a test model trains in seconds.
+TEST_GRID = {"C": [8.0], "lexicon": [True]}
+
+
+@pytest.fixture(scope="session")
+def labels_dir(tmp_path_factory) -> Path:
+    """A copy of the topic file, lexicon and seed labels (not the authored corpus)."""
+    out = tmp_path_factory.mktemp("labels")
+    for name in ("topics.toml", "lexicon.toml", "seeds.jsonl"):
+        shutil.copy(LABELS / name, out / name)
+    return out
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory, labels_dir) -> Path:
+    out = tmp_path_factory.mktemp("model") / "model"
+    train(labels_dir, SEEDS, out, grid=TEST_GRID, inner_folds=2, run_evaluation=False)
+    return out
+
+
+@pytest.fixture
+def use_model(monkeypatch, model_dir) -> Path:
+    """Point $TOPICTAG_MODEL at the test model."""
+    monkeypatch.setenv("TOPICTAG_MODEL", str(model_dir))
+    return model_dir
+
+
+@pytest.fixture(scope="session")
+def seed_rows() -> list[dict]:
+    with open(LABELS / "seeds.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+@pytest.fixture(scope="session")
+def topics() -> list[str]:
+    from topictag.topics import load_topics
+
+    return [t.name for t in load_topics(LABELS)]
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write((row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n")
+    return path

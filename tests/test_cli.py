@@ -1,0 +1,159 @@
+"""The topictag command, driven through typer's CliRunner: exit codes and parsed JSON."""
+
+import json
+import shutil
+
+import pytest
+from conftest import SEEDS, TEST_GRID
+from typer.testing import CliRunner
+
+from topictag.cli import app
+
+SEED_FILES = sorted(SEEDS.glob("*.txt"))
+
+
+@pytest.fixture
+def runner(use_model):
+    return CliRunner()
+
+
+def test_tag_json_has_the_documented_fields(runner):
+    result = runner.invoke(app, ["tag", str(SEED_FILES[0]), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    article = json.loads(result.stdout)
+    assert {"source", "topics", "scores", "paragraphs"} <= set(article)
+    assert set(article["topics"]) <= set(article["scores"])
+    assert {"index", "start", "end", "text", "topics", "scores"} <= set(article["paragraphs"][0])
+
+
+def test_tag_directory_as_json_array_and_jsonl(runner):
+    as_json = runner.invoke(app, ["tag", str(SEEDS), "-f", "json"])
+    assert as_json.exit_code == 0
+    assert [a["source"] for a in json.loads(as_json.stdout)] == [str(p) for p in SEED_FILES]
+    as_jsonl = runner.invoke(app, ["tag", str(SEEDS), "-f", "jsonl"])
+    lines = as_jsonl.stdout.strip().splitlines()
+    assert [json.loads(line)["topics"] for line in lines] == [
+        a["topics"] for a in json.loads(as_json.stdout)
+    ]
+
+
+def test_tag_table_with_paragraphs(runner):
+    result = runner.invoke(app, ["tag", str(SEED_FILES[1]), "--paragraphs"])
+    assert result.exit_code == 0
+    assert "topics:" in result.stdout and "[  0]" in result.stdout
+
+
+def test_tag_reads_stdin(runner):
+    result = runner.invoke(
+        app, ["tag", "-", "-f", "json"], input="Sanctions on Rosneft.\n\nOil prices."
+    )
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["source"] == "-"
+
+
+def test_threshold_option(runner):
+    result = runner.invoke(app, ["tag", str(SEED_FILES[0]), "-f", "json", "--threshold", "0"])
+    assert json.loads(result.stdout)["topics"] == list(json.loads(result.stdout)["scores"])
+
+
+@pytest.mark.parametrize("bad", ["--threshold=1.5", "--format=xml"])
+def test_bad_options_are_usage_errors(runner, bad):
+    assert runner.invoke(app, ["tag", str(SEED_FILES[0]), bad]).exit_code == 2
+
+
+def test_missing_file_is_one_line_and_others_still_tagged(runner, tmp_path):
+    result = runner.invoke(
+        app, ["tag", str(tmp_path / "nope.txt"), str(SEED_FILES[0]), "-f", "jsonl"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope.txt'}: no such file"
+    assert len(result.stdout.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_directory_without_text_files(runner, tmp_path):
+    result = runner.invoke(app, ["tag", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "has no .txt files" in result.stderr
+
+
+def test_unreadable_model_is_one_line(tmp_path):
+    result = CliRunner().invoke(app, ["tag", str(SEED_FILES[0]), "--model", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "python train.py" in result.stderr
+
+
+def test_info_json(runner, model_dir):
+    result = runner.invoke(app, ["info", "-f", "json"])
+    assert result.exit_code == 0
+    assert (
+        json.loads(result.stdout)["topics"]
+        == json.loads((model_dir / "metrics.json").read_text())["topics"]
+    )
+    assert runner.invoke(app, ["info"]).exit_code == 0
+
+
+def test_evaluate_json(runner, tmp_path, seed_rows):
+    path = tmp_path / "gold.jsonl"
+    path.write_text(
+        "\n".join(json.dumps({"text": r["text"], "labels": r["labels"]}) for r in seed_rows)
+    )
+    result = runner.invoke(app, ["evaluate", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["n"] == len(seed_rows)
+    assert {"macro_f1", "micro_f1", "per_topic", "baselines"} <= set(report)
+    assert set(report["per_topic"]["gas"]) == {"precision", "recall", "f1", "support"}
+
+
+def test_evaluate_unknown_topic_is_an_error(runner, tmp_path):
+    path = tmp_path / "gold.jsonl"
+    path.write_text(json.dumps({"text": "x", "labels": ["weather"]}) + "\n")
+    result = runner.invoke(app, ["evaluate", str(path)])
+    assert result.exit_code == 1
+    assert "unknown topic 'weather'" in result.stderr
+
+
+def test_train_command_writes_a_model(tmp_path, labels_dir, monkeypatch):
+    import topictag.defaults as defaults
+
+    monkeypatch.setattr(defaults, "DEFAULT_GRID", TEST_GRID)
+    labels = tmp_path / "labels"
+    shutil.copytree(labels_dir, labels)
+    out = tmp_path / "model"
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--labels",
+            str(labels),
+            "--seeds",
+            str(SEEDS),
+            "--model",
+            str(out),
+            "--no-evaluate",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "metrics.json").exists()
+
+
+def test_train_with_broken_labels_is_one_line(tmp_path):
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    shutil.copy(SEEDS.parent / "labels" / "topics.toml", labels)
+    (labels / "x.jsonl").write_text("{oops\n")
+    result = CliRunner().invoke(
+        app, ["train", "--labels", str(labels), "--model", str(tmp_path / "m")]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "x.jsonl:1: malformed JSON" in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("command", ["tag", "train", "info", "evaluate"])
+def test_every_command_has_help(command):
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert len(result.stdout) > 100

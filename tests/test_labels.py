@@ -1,0 +1,114 @@
+"""Loading and validating labelled paragraphs: every problem is one line naming the row."""
+
+import json
+import shutil
+
+import pytest
+from conftest import LABELS, SEEDS, write_jsonl
+
+from topictag.errors import LabelError
+from topictag.labels import load_labels
+
+TOPICS = ["gas", "oil", "transport corridor", "diplomacy", "sanctions"]
+
+
+def row(i, text="Some text.", labels=(), article="user-article", **extra):
+    return {"id": f"r{i}", "article": article, "text": text, "labels": list(labels), **extra}
+
+
+def load(tmp_path, rows, warn=None):
+    write_jsonl(tmp_path / "mine.jsonl", rows)
+    return load_labels(tmp_path, TOPICS, SEEDS, warn=warn or (lambda m: None))
+
+
+def test_seed_labels_load_with_every_paragraph(seed_rows):
+    data = load_labels(LABELS.parent / "labels", TOPICS, SEEDS, warn=lambda m: None)
+    assert set(data.ids) >= {r["id"] for r in seed_rows}
+    assert all(set(labels) <= set(TOPICS) for labels in data.labels)
+
+
+def test_rows_keep_their_fields_and_order(tmp_path):
+    data = load(
+        tmp_path, [row(1, "Gas flows.", ["gas"]), row(2, "Nothing.", [], source="authored")]
+    )
+    assert data.ids == ["r1", "r2"]
+    assert data.labels == [["gas"], []]
+    assert data.real == [True, False]
+
+
+def test_malformed_json_names_file_and_line(tmp_path):
+    write_jsonl(tmp_path / "bad.jsonl", [row(1), "{not json"])
+    with pytest.raises(LabelError, match=r"bad\.jsonl:2: malformed JSON"):
+        load_labels(tmp_path, TOPICS, SEEDS)
+
+
+@pytest.mark.parametrize("field", ["id", "article", "text", "labels"])
+def test_missing_field(tmp_path, field):
+    bad = row(1)
+    del bad[field]
+    with pytest.raises(LabelError, match=rf"mine\.jsonl:1: missing field '{field}'"):
+        load(tmp_path, [bad])
+
+
+def test_unknown_topic_is_named_with_the_allowed_ones(tmp_path):
+    with pytest.raises(LabelError, match=r"id 'r2'.*unknown topic 'weather'; allowed: gas, oil"):
+        load(tmp_path, [row(1), row(2, "x", ["weather"])])
+
+
+def test_duplicate_id(tmp_path):
+    with pytest.raises(LabelError, match=r"mine\.jsonl:2 \(id 'r1'\): duplicate id"):
+        load(tmp_path, [row(1, "a"), row(1, "b")])
+
+
+def test_seed_row_whose_text_changed(tmp_path, seed_rows):
+    changed = dict(seed_rows[5], text=seed_rows[5]["text"] + " (edited)")
+    with pytest.raises(LabelError, match="no longer matches paragraph 5 of seeds/"):
+        load(tmp_path, [changed])
+
+
+def test_seed_row_with_bad_paragraph_index(tmp_path, seed_rows):
+    bad = dict(seed_rows[0], paragraph=999)
+    with pytest.raises(LabelError, match="'paragraph' must be an index"):
+        load(tmp_path, [bad])
+
+
+def test_labels_must_be_a_list(tmp_path):
+    with pytest.raises(LabelError, match="'labels' must be a list"):
+        load(tmp_path, [dict(row(1), labels="gas")])
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "mine.jsonl").write_text("")
+    with pytest.raises(LabelError, match="mine.jsonl: no rows"):
+        load_labels(tmp_path, TOPICS, SEEDS)
+
+
+def test_file_not_utf8(tmp_path):
+    (tmp_path / "mine.jsonl").write_bytes(
+        json.dumps(row(1, "caf\u00e9"), ensure_ascii=False).encode("cp1252")
+    )
+    with pytest.raises(LabelError, match="mine.jsonl: not UTF-8"):
+        load_labels(tmp_path, TOPICS, SEEDS)
+
+
+def test_same_text_with_different_labels_reports_both_ids(tmp_path):
+    with pytest.raises(LabelError, match=r"id 'r2'.*same text as id 'r1'"):
+        load(tmp_path, [row(1, "Gas  flows.", ["gas"]), row(2, "gas flows.", [])])
+
+
+def test_topic_without_positive_example_warns(tmp_path):
+    warnings = []
+    load(tmp_path, [row(1, "Gas.", ["gas"])], warn=warnings.append)
+    assert any("'sanctions' has no positive example" in w for w in warnings)
+
+
+def test_partly_labelled_seed_article_warns(tmp_path, seed_rows):
+    warnings = []
+    load(tmp_path, seed_rows[:3], warn=warnings.append)
+    assert any("paragraphs have no label row" in w for w in warnings)
+
+
+def test_no_label_files(tmp_path):
+    shutil.copy(LABELS / "topics.toml", tmp_path)
+    with pytest.raises(LabelError, match="no .jsonl label files"):
+        load_labels(tmp_path, TOPICS, SEEDS)

@@ -1,0 +1,46 @@
+"""Lexicon term matching: whole words, case rules, one count per occurrence."""
+
+import pytest
+from conftest import LABELS
+
+from topictag.errors import LabelError
+from topictag.lexicon import compile_lexicon, count_terms, load_lexicon
+
+TOPICS = ["gas", "oil"]
+
+
+def counts(lexicon, text):
+    return count_terms(compile_lexicon(lexicon, TOPICS), text)
+
+
+def test_lowercase_terms_ignore_case_and_capitalised_terms_do_not():
+    lexicon = {"gas": ["natural gas", "TAP"], "oil": ["crude"]}
+    assert counts(lexicon, "Natural gas via TAP; CRUDE too") == [2, 1]
+    assert counts(lexicon, "turn on the tap") == [0, 0]
+
+
+def test_terms_match_whole_words_only():
+    assert counts({"gas": ["gas"], "oil": ["oil"]}, "Gasoline, soil, gas, oil.") == [1, 1]
+
+
+def test_terms_with_punctuation_match():
+    assert counts({"gas": [], "oil": ["OPEC+"]}, "OPEC+ agreed; OPEC+, again") == [0, 2]
+
+
+def test_topic_without_terms_counts_zero():
+    assert counts({}, "gas and oil") == [0, 0]
+
+
+def test_shipped_lexicon_covers_every_topic(topics):
+    lexicon = load_lexicon(LABELS, topics)
+    assert set(lexicon) == set(topics)
+
+
+def test_lexicon_for_unknown_topic_is_an_error(tmp_path):
+    (tmp_path / "lexicon.toml").write_text('[weather]\nterms = ["rain"]\n')
+    with pytest.raises(LabelError, match="unknown topic 'weather'"):
+        load_lexicon(tmp_path, TOPICS)
+
+
+def test_no_lexicon_file_means_no_lexicon(tmp_path):
+    assert load_lexicon(tmp_path, TOPICS) == {}

@@ -1,0 +1,51 @@
+"""The package as a user meets it: console script, light import, README that stays true."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.main import get_command
+
+from topictag.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_installed_console_script_runs():
+    exe = Path(sys.executable).parent / "topictag"
+    result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "tag" in result.stdout
+
+
+def test_python_dash_m_works():
+    result = subprocess.run(
+        [sys.executable, "-m", "topictag", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0
+
+
+def test_import_and_predict_stay_light(model_dir):
+    code = (
+        "import sys, topictag\n"
+        f"topictag.predict('Gas and oil sanctions.', model={str(model_dir)!r})\n"
+        "heavy = ('typer', 'datasets', 'sklearn', 'scipy', 'pandas')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_readme_opens_with_the_two_commands():
+    blocks = re.findall(r"```(?:bash|sh)\n(.*?)```", README, re.S)
+    assert "pip install" in blocks[0] and "topictag tag seeds/" in blocks[0]
+    assert "pytest" in blocks[1]
+
+
+def test_every_cli_command_appears_in_the_readme():
+    for name in get_command(app).commands:
+        assert f"topictag {name}" in README, name

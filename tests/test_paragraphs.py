@@ -1,0 +1,63 @@
+"""Splitting an article into paragraphs."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from topictag.paragraphs import normalize_newlines, split_paragraphs
+
+
+def test_blocks_separated_by_blank_lines():
+    text = "Title\n\nFirst line\nstill first.\n\n\nSecond."
+    assert [p.text for p in split_paragraphs(text)] == [
+        "Title",
+        "First line\nstill first.",
+        "Second.",
+    ]
+
+
+def test_whitespace_only_lines_count_as_blank():
+    assert len(split_paragraphs("one\n  \t\ntwo")) == 2
+
+
+def test_crlf_and_cr_are_normalised():
+    for sep in ("\r\n", "\r"):
+        text = f"a{sep}b{sep}{sep}c"
+        assert [p.text for p in split_paragraphs(text)] == ["a\nb", "c"]
+
+
+def test_one_paragraph_per_line_without_blank_lines():
+    assert [p.text for p in split_paragraphs("one\ntwo\nthree")] == ["one", "two", "three"]
+
+
+def test_surrounding_whitespace_is_stripped_and_offsets_point_at_the_text():
+    text = "  \n\n   Hello there.  \n\n"
+    (p,) = split_paragraphs(text)
+    assert p.text == "Hello there."
+    assert text[p.start : p.end] == "Hello there."
+
+
+def test_empty_and_blank_text_has_no_paragraphs():
+    assert split_paragraphs("") == []
+    assert split_paragraphs(" \n\t\n \u00a0 ") == []
+
+
+def test_long_paragraph_is_cut_to_the_limit():
+    parts = split_paragraphs("x" * 25, max_chars=10)
+    assert [len(p.text) for p in parts] == [10, 10, 5]
+    assert [p.index for p in parts] == [0, 1, 2]
+
+
+@given(st.text())
+def test_offsets_slice_the_original_text(text):
+    paragraphs = split_paragraphs(text)
+    for i, p in enumerate(paragraphs):
+        assert p.index == i
+        assert normalize_newlines(text[p.start : p.end]) == p.text
+        assert p.text == p.text.strip() and p.text
+    starts = [p.start for p in paragraphs]
+    assert starts == sorted(starts)
+
+
+@given(st.text())
+def test_splitting_is_deterministic(text):
+    assert split_paragraphs(text) == split_paragraphs(text)

@@ -1,0 +1,84 @@
+"""predict() and friends: topics, scores, paragraphs and the article's topics."""
+
+import numpy as np
+from conftest import SEEDS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from topictag import Tagger, load_model, predict, predict_scores, tag_article, tag_batch
+from topictag.paragraphs import normalize_newlines
+
+SEED = sorted(SEEDS.glob("*.txt"))[2]
+
+
+def test_predict_returns_topic_names(use_model):
+    topics = predict("The EU's 19th sanctions package bans transactions with Rosneft.")
+    assert "sanctions" in topics
+    assert set(topics) <= set(load_model().topics)
+
+
+def test_model_argument_beats_the_environment(monkeypatch, model_dir):
+    monkeypatch.setenv("TOPICTAG_MODEL", "/nonexistent")
+    assert predict("Gas exports to Europe rose.", model=model_dir) == predict(
+        "Gas exports to Europe rose.", model=str(model_dir)
+    )
+
+
+def test_scores_cover_every_topic_in_unit_interval(use_model):
+    scores = predict_scores("Kazakh oil through the Baku-Tbilisi-Ceyhan pipeline.")
+    assert list(scores) == load_model().topics
+    assert all(0.0 <= s <= 1.0 for s in scores.values())
+
+
+def test_article_topics_are_the_union_of_paragraph_topics(use_model):
+    result = tag_article(SEED.read_text(encoding="utf-8"), source=SEED.name)
+    union = {t for p in result.paragraphs for t in p.topics}
+    assert set(result.topics) == union
+    for topic in result.topics:
+        assert result.scores[topic] == max(p.scores[topic] for p in result.paragraphs)
+
+
+def test_paragraph_offsets_point_into_the_original(use_model):
+    text = SEED.read_text(encoding="utf-8").replace("\n", "\r\n")
+    for p in tag_article(text).paragraphs:
+        assert normalize_newlines(text[p.start : p.end]) == p.text
+
+
+def test_threshold_override_applies_to_every_topic(use_model):
+    text = "Gas and oil talks."
+    assert tag_article(text, threshold=0.0).topics == load_model().topics
+    assert tag_article(text, threshold=1.0).topics == []
+
+
+def test_empty_text_has_no_topics(use_model):
+    result = tag_article("   \n\n ")
+    assert result.topics == [] and result.paragraphs == []
+    assert set(result.scores.values()) == {0.0}
+
+
+def test_model_is_loaded_once(use_model):
+    assert load_model().model is load_model().model
+
+
+def test_scores_and_decisions_are_separate(use_model):
+    tagger = load_model()
+    scores = tagger.scores(["Sanctions on gas.", "Weather in Baku."])
+    assert scores.shape == (2, len(tagger.topics))
+    assert tagger.decide(np.ones_like(scores)) == [tagger.topics, tagger.topics]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(max_size=300), max_size=5))
+def test_batch_equals_single_and_stays_in_range(model_dir, texts):
+    tagger = Tagger.load(model_dir)
+    batch = tagger.tag_batch(texts)
+    for text, result in zip(texts, batch):
+        single = tagger.tag(text)
+        assert result["topics"] == single.topics
+        assert set(result["topics"]) <= set(tagger.topics)
+        assert all(0.0 <= s <= 1.0 for s in result["scores"].values())
+
+
+def test_module_level_tag_batch(use_model):
+    out = tag_batch(["Oil tankers in the shadow fleet.", ""])
+    assert len(out) == 2 and out[1]["topics"] == []

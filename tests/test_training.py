@@ -1,0 +1,121 @@
+"""Training: honest grouped evaluation, determinism, and what it writes."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import SEEDS, TEST_GRID, write_jsonl
+
+import topictag.training as training
+from topictag.artifact import load_pipeline
+from topictag.labels import load_labels
+from topictag.lexicon import load_lexicon
+from topictag.scorer import PortableModel
+from topictag.topics import load_topics
+
+
+@pytest.fixture(scope="module")
+def data(labels_dir):
+    topics = [t.name for t in load_topics(labels_dir)]
+    return load_labels(labels_dir, topics, SEEDS), load_lexicon(labels_dir, topics)
+
+
+def test_no_paragraph_of_a_test_article_is_ever_in_training(monkeypatch, data):
+    labelled, lexicon = data
+    article_of = dict(zip(labelled.texts, labelled.articles))
+    trained_on = {}
+    real_fit, real_predict = training._fit, training.predict_proba
+
+    def fit(texts, y, params, lexicon, topics):
+        model = real_fit(texts, y, params, lexicon, topics)
+        trained_on[id(model)] = {article_of[t] for t in texts}
+        return model
+
+    def predict(model, texts):
+        tested = {article_of[t] for t in texts}
+        assert not tested & trained_on[id(model)]
+        return real_predict(model, texts)
+
+    monkeypatch.setattr(training, "_fit", fit)
+    monkeypatch.setattr(training, "predict_proba", predict)
+    result = training.evaluate(labelled, lexicon, TEST_GRID, inner_folds=2)
+    assert result["leave_one_article_out"]["n"] == len(labelled)
+    assert len(trained_on) > 5
+
+
+def test_evaluation_reports_model_and_baselines_on_real_text_only(data):
+    labelled, lexicon = data
+    authored = [
+        {
+            "id": f"a{i}",
+            "article": f"auth-{i}",
+            "text": f"Authored gas text {i}.",
+            "labels": ["gas"],
+            "source": "authored",
+        }
+        for i in range(3)
+    ]
+    both = labelled.subset([True] * len(labelled))
+    both.ids += [r["id"] for r in authored]
+    both.articles += [r["article"] for r in authored]
+    both.texts += [r["text"] for r in authored]
+    both.labels += [r["labels"] for r in authored]
+    both.sources += ["authored"] * 3
+    result = training.evaluate(both, lexicon, TEST_GRID, inner_folds=2)
+    real_rows = sum(both.real)
+    for name in ("leave_one_article_out", "seeds_only", "authored_only"):
+        assert result[name]["n"] == real_rows
+    assert set(result["baselines"]) == {"all_topics", "keywords"}
+    assert set(result["leave_one_article_out"]["per_topic"]) == set(both.topics)
+
+
+def test_thresholds_and_parameters_are_recorded(model_dir):
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert set(metrics["thresholds"]) == set(metrics["topics"])
+    assert metrics["params"] == {"C": 8.0, "lexicon": True}
+    assert "timestamp" not in json.dumps(metrics)
+    assert len(metrics["data"]["sha256"]) == 64
+
+
+def test_retraining_the_same_labels_gives_identical_files(tmp_path, labels_dir, model_dir):
+    again = tmp_path / "again"
+    training.train(labels_dir, SEEDS, again, grid=TEST_GRID, inner_folds=2, run_evaluation=False)
+    for name in ("metrics.json", "portable.json", "portable.npz", "pipeline.joblib"):
+        assert (again / name).read_bytes() == (model_dir / name).read_bytes(), name
+
+
+def test_saved_pipeline_and_portable_model_give_the_same_scores(model_dir, seed_rows):
+    texts = [r["text"] for r in seed_rows]
+    pipeline = load_pipeline(model_dir)
+    expected = pipeline.predict_proba(texts)
+    assert np.abs(PortableModel.load(model_dir).scores(texts) - expected).max() <= 1e-9
+
+
+def test_a_new_topic_in_the_labels_is_learned_without_code_changes(tmp_path, labels_dir):
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "topics.toml").write_text(
+        (labels_dir / "topics.toml").read_text()
+        + '\n[[topic]]\nname = "nuclear"\ndefinition = "Nuclear power."\n'
+    )
+    rows = [json.loads(line) for line in (labels_dir / "seeds.jsonl").read_text().splitlines()]
+    extra = [
+        {"id": f"n{i}", "article": f"nuc-{i % 3}", "text": text, "labels": ["nuclear"]}
+        for i, text in enumerate(
+            [
+                "Rosatom builds a nuclear plant in Uzbekistan.",
+                "The nuclear reactor in Kazakhstan.",
+                "Uranium fuel for the nuclear power station.",
+                "Nuclear power talks with Rosatom.",
+            ]
+        )
+    ]
+    write_jsonl(labels / "mine.jsonl", rows + extra)
+    metrics = training.train(
+        labels, SEEDS, tmp_path / "model", grid=TEST_GRID, inner_folds=2, run_evaluation=False
+    )
+    assert metrics["topics"][-1] == "nuclear"
+    scores = PortableModel.load(tmp_path / "model").scores(
+        ["A new nuclear reactor for Uzbekistan."]
+    )
+    assert scores[0, -1] > 0.5

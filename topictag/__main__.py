@@ -1,0 +1,3 @@
+from topictag.cli import app
+
+app(prog_name="topictag")

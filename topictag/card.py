@@ -1,0 +1,97 @@
+"""Plain-text renderings of metrics: tables for the CLI, the model card, the README."""
+
+from __future__ import annotations
+
+EVALUATION_TITLES = {
+    "leave_one_article_out": "Leave one real article out (trained on everything else)",
+    "seeds_only": "Leave one real article out, trained on real articles only",
+    "authored_only": "Trained on the authored corpus only, tested on every real paragraph",
+}
+
+
+def metrics_table(result: dict) -> str:
+    """A Markdown table of per-topic precision, recall, F1, support, and macro/micro F1."""
+    lines = ["| topic | precision | recall | F1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
+    for topic, m in result["per_topic"].items():
+        lines.append(
+            f"| {topic} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} "
+            f"| {m['support']} |"
+        )
+    lines.append(f"| **macro F1** | | | **{result['macro_f1']:.2f}** | {result['n']} paragraphs |")
+    lines.append(f"| micro F1 | | | {result['micro_f1']:.2f} | |")
+    return "\n".join(lines)
+
+
+def summary_table(evaluation: dict) -> str:
+    """One line per evaluation and baseline: macro F1, micro F1 and each topic's F1."""
+    rows = [(EVALUATION_TITLES.get(k, k), v) for k, v in evaluation.items() if k != "baselines"]
+    for name, result in evaluation.get("baselines", {}).items():
+        rows.append((f"baseline: {name.replace('_', ' ')}", result))
+    if not rows:
+        return "(no evaluation)"
+    topics = list(rows[0][1]["per_topic"])
+    lines = [
+        "| evaluation | macro F1 | micro F1 | " + " | ".join(topics) + " |",
+        "| --- | ---: | ---: | " + " | ".join("---:" for _ in topics) + " |",
+    ]
+    for name, r in rows:
+        cells = " | ".join(f"{r['per_topic'][t]['f1']:.2f}" for t in topics)
+        lines.append(f"| {name} | {r['macro_f1']:.2f} | {r['micro_f1']:.2f} | {cells} |")
+    return "\n".join(lines)
+
+
+def model_card(metrics: dict) -> str:
+    """MODEL_CARD.md: intended use, data, measured figures, limitations."""
+    data = metrics["data"]
+    evaluation = metrics.get("evaluation", {})
+    main = evaluation.get("leave_one_article_out")
+    parts = [
+        "# topictag model card",
+        "",
+        "## Intended use",
+        "Tagging English news paragraphs and articles about the energy geopolitics of Russia, the "
+        "South Caucasus, Central Asia, Iran and Turkey with the topics: "
+        + ", ".join(metrics["topics"])
+        + ". A screening aid for analysts; not a substitute for reading.",
+        "",
+        "## Model",
+        "TF-IDF word 1-2 grams and character 2-5 grams"
+        + (" plus topic lexicon counts" if metrics["params"].get("lexicon") else "")
+        + f", one logistic regression per topic (C={metrics['params']['C']}), class-balanced. "
+        "Hyperparameters and per-topic thresholds chosen by grouped cross-validation inside "
+        "the training data.",
+        "",
+        "Thresholds: " + ", ".join(f"{t} {v:.2f}" for t, v in metrics["thresholds"].items()),
+        "",
+        "## Data",
+        f"{data['rows']} labelled paragraphs: {data['real_rows']} from "
+        f"{data['real_articles']} real "
+        f"articles and {data['authored_rows']} written by us for training (never test data). "
+        f"Files: {', '.join(data['files'])}.",
+        "",
+        "| topic | real paragraphs | authored paragraphs |",
+        "| --- | ---: | ---: |",
+    ]
+    for topic in metrics["topics"]:
+        parts.append(
+            f"| {topic} | {data['label_counts']['real'][topic]} "
+            f"| {data['label_counts']['authored'][topic]} |"
+        )
+    parts += ["", "## Measured accuracy (real paragraphs only, grouped by article)", ""]
+    parts.append(summary_table(evaluation))
+    if main:
+        parts += ["", "Per topic, leave one real article out:", "", metrics_table(main)]
+    parts += [
+        "",
+        "## Limitations",
+        "- The real test set is small (a handful of articles); figures move by several points "
+        "with one article.",
+        "- English only. Text in other languages gets few known words and unreliable scores.",
+        "- Paragraph-level decisions; an article's topic is any paragraph's topic, so one stray "
+        "paragraph can tag an article.",
+        "- pipeline.joblib is a pickle: loading it runs code. Load only a file whose sha256 "
+        "matches metrics.json (topictag checks); the tagger itself uses the pickle-free "
+        "portable.json + portable.npz.",
+        "",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,57 @@
+"""Every default path and setting, in one place.
+
+Paths resolve as: explicit argument, then an environment variable, then the default below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The repository root when topictag runs from a checkout (editable install).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+MODEL_ENV = "TOPICTAG_MODEL"
+LABELS_ENV = "TOPICTAG_LABELS"
+SEEDS_ENV = "TOPICTAG_SEEDS"
+
+#: Grid searched by grouped cross-validation inside every training fold.
+#: ``C`` is the inverse regularisation of the logistic regressions; ``lexicon`` turns the
+#: topic term-list features on or off.
+DEFAULT_GRID: dict[str, list] = {"C": [2.0, 8.0, 32.0], "lexicon": [False, True]}
+
+#: Inner folds for choosing hyperparameters and thresholds.
+INNER_FOLDS = 4
+
+#: Candidate decision thresholds searched per topic.
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(2, 19))
+
+#: Paragraphs longer than this many characters are cut into pieces of at most this size,
+#: so a file with no paragraph breaks is still tagged in bounded memory.
+MAX_PARAGRAPH_CHARS = 20_000
+
+
+def _resolve(explicit: str | os.PathLike | None, env: str, default: str) -> Path:
+    if explicit is not None:
+        return Path(explicit)
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    local = Path(default)
+    if local.exists():
+        return local
+    return REPO_ROOT / default
+
+
+def model_dir(path: str | os.PathLike | None = None) -> Path:
+    """The model directory: ``path``, else ``$TOPICTAG_MODEL``, else ``model/``."""
+    return _resolve(path, MODEL_ENV, "model")
+
+
+def labels_dir(path: str | os.PathLike | None = None) -> Path:
+    """The labels directory: ``path``, else ``$TOPICTAG_LABELS``, else ``labels/``."""
+    return _resolve(path, LABELS_ENV, "labels")
+
+
+def seeds_dir(path: str | os.PathLike | None = None) -> Path:
+    """The seed articles: ``path``, else ``$TOPICTAG_SEEDS``, else ``seeds/``."""
+    return _resolve(path, SEEDS_ENV, "seeds")

@@ -1,0 +1,118 @@
+"""Read articles from files, directories and stdin, with one clear error per bad input."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from topictag.errors import InputError
+
+TEXT_SUFFIXES = (".txt",)
+
+
+@dataclass
+class Article:
+    source: str
+    text: str
+    warnings: list[str]
+
+
+def decode(data: bytes, name: str) -> tuple[str, list[str]]:
+    """Bytes to text: UTF-8 (with or without BOM) or UTF-16 with BOM; anything else is refused.
+
+    NUL bytes inside otherwise valid text are removed with a warning; data that looks binary
+    (many NUL or control bytes) is refused.
+    """
+    warnings: list[str] = []
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), warnings
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{name}: has a UTF-16 byte order mark but is not valid UTF-16"
+            ) from None
+    sample = data[:8192]
+    if sample and (sample.count(b"\x00") > len(sample) // 10 or _looks_binary(sample)):
+        raise InputError(f"{name}: binary data, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name}: not UTF-8 text (invalid byte at position {exc.start}); convert it to UTF-8"
+        ) from None
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+        warnings.append(f"{name}: removed NUL bytes from the text")
+    return text, warnings
+
+
+_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x7fELF", b"\x1f\x8b")
+
+
+def _looks_binary(sample: bytes) -> bool:
+    if sample.startswith(_MAGIC):
+        return True
+    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 0))
+    return control > max(8, len(sample) // 20)
+
+
+def read_file(path: Path) -> Article:
+    """One article from a file."""
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise InputError(f"{name}: broken symbolic link") from None
+        raise InputError(f"{name}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+    text, warnings = decode(data, name)
+    return Article(name, text, warnings)
+
+
+def read_stdin() -> Article:
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    text, warnings = decode(data, "<stdin>")
+    return Article("-", text, warnings)
+
+
+def expand(paths: Sequence[str]) -> Iterator[str | InputError]:
+    """Every input a list of arguments names: files as given, directories as their ``.txt``
+    files (recursively, sorted), ``-`` for stdin; an :class:`InputError` for a bad argument."""
+    for arg in paths or ["-"]:
+        if arg == "-":
+            yield arg
+            continue
+        path = Path(arg)
+        if path.is_dir():
+            try:
+                found = sorted(
+                    p for p in path.rglob("*") if p.suffix.lower() in TEXT_SUFFIXES and p.is_file()
+                )
+            except PermissionError:
+                yield InputError(f"{arg}: permission denied")
+                continue
+            if not found:
+                yield InputError(f"{arg}: directory has no {'/'.join(TEXT_SUFFIXES)} files")
+            yield from (str(p) for p in found)
+        else:
+            yield arg
+
+
+def read_inputs(paths: Sequence[str]) -> Iterator[Article | InputError]:
+    """Articles for each input in order; a bad input yields its error and the rest go on."""
+    for item in expand(paths):
+        if isinstance(item, InputError):
+            yield item
+            continue
+        try:
+            yield read_stdin() if item == "-" else read_file(Path(item))
+        except InputError as exc:
+            yield exc

@@ -1,0 +1,212 @@
+"""Read and validate labelled paragraphs (JSON Lines, loaded through HuggingFace datasets).
+
+Every problem stops with a one-line :class:`LabelError` naming the file, line and row; nothing
+is silently dropped. Warnings (a topic nobody labelled, a seed paragraph with no row) go to the
+``warn`` callback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from topictag.errors import LabelError
+from topictag.paragraphs import split_paragraphs
+
+LABEL_FIELDS = ("id", "article", "text", "labels")
+#: Rows with this ``source`` were written by us for training; they are never test data.
+AUTHORED = "authored"
+
+
+@dataclass
+class LabelledData:
+    """Labelled paragraphs in file order, with what is needed to group and weigh them."""
+
+    ids: list[str]
+    articles: list[str]
+    texts: list[str]
+    labels: list[list[str]]
+    sources: list[str]
+    topics: list[str]
+    files: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def real(self) -> list[bool]:
+        """True for paragraphs of real articles (everything not authored by us)."""
+        return [s != AUTHORED for s in self.sources]
+
+    def subset(self, keep: Sequence[bool]) -> LabelledData:
+        pick = [i for i, k in enumerate(keep) if k]
+        return LabelledData(
+            ids=[self.ids[i] for i in pick],
+            articles=[self.articles[i] for i in pick],
+            texts=[self.texts[i] for i in pick],
+            labels=[self.labels[i] for i in pick],
+            sources=[self.sources[i] for i in pick],
+            topics=list(self.topics),
+            files=list(self.files),
+        )
+
+
+def _warn_stderr(message: str) -> None:
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
+    """Parse a JSON Lines file line by line: (line number, row) for every non-blank line.
+
+    This pass exists to point at the exact line of a problem; the data itself is then loaded
+    through ``datasets``.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise LabelError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise LabelError(f"{path}: is a directory, expected a .jsonl file") from None
+    except PermissionError:
+        raise LabelError(f"{path}: permission denied") from None
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LabelError(f"{path}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    rows: list[tuple[int, dict]] = []
+    for number, line in enumerate(content.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LabelError(f"{path}:{number}: malformed JSON: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise LabelError(f"{path}:{number}: expected a JSON object")
+        for name in required:
+            if row.get(name) is None:
+                raise LabelError(f"{path}:{number}: missing field {name!r}")
+        if "text" in row and not isinstance(row["text"], str):
+            raise LabelError(f"{path}:{number}: field 'text' must be a string")
+        if "labels" in row and (
+            not isinstance(row["labels"], list)
+            or not all(isinstance(x, str) for x in row["labels"])
+        ):
+            raise LabelError(f"{path}:{number}: field 'labels' must be a list of topic names")
+        rows.append((number, row))
+    if not rows:
+        raise LabelError(f"{path}: no rows (the file is empty)")
+    return rows
+
+
+def read_with_datasets(path: Path, columns: Sequence[str]) -> dict[str, list]:
+    """Load the named columns of a local JSON Lines file through HuggingFace ``datasets``."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    try:
+        ds = datasets.load_dataset("json", data_files=str(path), split="train", keep_in_memory=True)
+    except Exception as exc:  # datasets wraps pyarrow errors in several types
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LabelError(f"{path}: datasets could not load it: {message}") from None
+    return {name: ds[name] if name in ds.column_names else [None] * len(ds) for name in columns}
+
+
+def check_labels(path: Path, number: int, row: dict, allowed: Sequence[str]) -> None:
+    """Raise if a row names a topic outside ``allowed``."""
+    for name in row["labels"]:
+        if name not in allowed:
+            where = f"{path}:{number} (id {row['id']!r})" if "id" in row else f"{path}:{number}"
+            raise LabelError(f"{where}: unknown topic {name!r}; allowed: {', '.join(allowed)}")
+
+
+def _seed_paragraphs(seeds_dir: Path | None) -> dict[str, list[str]]:
+    if seeds_dir is None or not Path(seeds_dir).is_dir():
+        return {}
+    out = {}
+    for path in sorted(Path(seeds_dir).glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        out[path.stem] = [p.text for p in split_paragraphs(text)]
+    return out
+
+
+def label_files(labels_dir: Path) -> list[Path]:
+    """Every ``*.jsonl`` file of labelled paragraphs in ``labels_dir``, sorted by name."""
+    files = sorted(Path(labels_dir).glob("*.jsonl"))
+    if not files:
+        raise LabelError(f"{labels_dir}: no .jsonl label files")
+    return files
+
+
+def load_labels(
+    labels_dir: Path,
+    topics: Sequence[str],
+    seeds_dir: Path | None = None,
+    warn: Callable[[str], None] = _warn_stderr,
+) -> LabelledData:
+    """Load and validate every label file in ``labels_dir`` against ``topics`` and the seeds."""
+    seeds = _seed_paragraphs(seeds_dir)
+    data = LabelledData([], [], [], [], [], list(topics))
+    seen_ids: dict[str, str] = {}
+    seen_texts: dict[str, tuple[str, list[str]]] = {}
+    labelled_seed: set[tuple[str, int]] = set()
+    for path in label_files(labels_dir):
+        scanned = scan_jsonl(path, LABEL_FIELDS)
+        for number, row in scanned:
+            where = f"{path}:{number} (id {row['id']!r})"
+            check_labels(path, number, row, topics)
+            row_id = str(row["id"])
+            if row_id in seen_ids:
+                raise LabelError(f"{where}: duplicate id, first at {seen_ids[row_id]}")
+            seen_ids[row_id] = f"{path.name}:{number}"
+            article = str(row["article"])
+            if article in seeds:
+                index = row.get("paragraph")
+                paragraphs = seeds[article]
+                if not isinstance(index, int) or not 0 <= index < len(paragraphs):
+                    raise LabelError(
+                        f"{where}: article {article!r} is a seed with {len(paragraphs)} "
+                        f"paragraphs; 'paragraph' must be an index from 0 to {len(paragraphs) - 1}"
+                    )
+                if paragraphs[index] != row["text"]:
+                    raise LabelError(
+                        f"{where}: text no longer matches paragraph {index} of seeds/{article}.txt"
+                    )
+                labelled_seed.add((article, index))
+            key = " ".join(row["text"].split()).lower()
+            labels = sorted(set(row["labels"]))
+            if key in seen_texts and seen_texts[key][1] != labels:
+                other = seen_texts[key][0]
+                raise LabelError(
+                    f"{where}: same text as id {other!r} but different labels "
+                    f"({labels} vs {seen_texts[key][1]})"
+                )
+            seen_texts.setdefault(key, (row_id, labels))
+        columns = read_with_datasets(path, ["id", "article", "text", "labels", "source"])
+        if columns["id"] != [str(row["id"]) for _, row in scanned] and columns["id"] != [
+            row["id"] for _, row in scanned
+        ]:
+            raise LabelError(f"{path}: datasets read a different set of rows than the file has")
+        data.ids += [str(x) for x in columns["id"]]
+        data.articles += [str(x) for x in columns["article"]]
+        data.texts += list(columns["text"])
+        data.labels += [list(x) for x in columns["labels"]]
+        data.sources += [str(x) if x else "labelled" for x in columns["source"]]
+        data.files.append(path.name)
+
+    for article, paragraphs in seeds.items():
+        missing = [i for i in range(len(paragraphs)) if (article, i) not in labelled_seed]
+        if missing:
+            warn(
+                f"seeds/{article}.txt: {len(missing)} of {len(paragraphs)} paragraphs have no "
+                "label row and are not used"
+            )
+    for topic in topics:
+        if not any(topic in labels for labels in data.labels):
+            warn(f"topic {topic!r} has no positive example and cannot be learned")
+    return data

@@ -1,0 +1,81 @@
+"""Multi-label metrics and threshold choice, in plain numpy (no scikit-learn on this path)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def binarize(labels: Sequence[Sequence[str]], topics: Sequence[str]) -> np.ndarray:
+    """An (n, k) 0/1 matrix: row i, column j is 1 when ``topics[j]`` is in ``labels[i]``."""
+    y = np.zeros((len(labels), len(topics)), dtype=np.int8)
+    column = {t: j for j, t in enumerate(topics)}
+    for i, row in enumerate(labels):
+        for name in row:
+            y[i, column[name]] = 1
+    return y
+
+
+def _f1(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def report(y_true: np.ndarray, y_pred: np.ndarray, topics: Sequence[str]) -> dict:
+    """Per-topic precision, recall, F1 and support, with micro and macro F1.
+
+    Macro F1 averages over topics that have support or predictions; a topic with neither
+    says nothing about the model and is left out of the average.
+    """
+    y_true = np.asarray(y_true, dtype=bool)
+    y_pred = np.asarray(y_pred, dtype=bool)
+    per_topic = {}
+    counted = []
+    for j, topic in enumerate(topics):
+        tp = float(np.sum(y_true[:, j] & y_pred[:, j]))
+        fp = float(np.sum(~y_true[:, j] & y_pred[:, j]))
+        fn = float(np.sum(y_true[:, j] & ~y_pred[:, j]))
+        p, r, f = _f1(tp, fp, fn)
+        per_topic[topic] = {
+            "precision": round(p, 4),
+            "recall": round(r, 4),
+            "f1": round(f, 4),
+            "support": int(tp + fn),
+        }
+        if tp + fn + fp:
+            counted.append(f)
+    tp = float(np.sum(y_true & y_pred))
+    fp = float(np.sum(~y_true & y_pred))
+    fn = float(np.sum(y_true & ~y_pred))
+    micro = _f1(tp, fp, fn)[2]
+    return {
+        "n": int(y_true.shape[0]),
+        "macro_f1": round(float(np.mean(counted)) if counted else 0.0, 4),
+        "micro_f1": round(micro, 4),
+        "per_topic": per_topic,
+    }
+
+
+def choose_thresholds(y_true: np.ndarray, scores: np.ndarray, grid: Sequence[float]) -> np.ndarray:
+    """Per topic, the threshold in ``grid`` with the best F1 on (out-of-fold) scores.
+
+    Ties go to the threshold closest to 0.5; a topic with no positives keeps 0.5.
+    """
+    y_true = np.asarray(y_true, dtype=bool)
+    thresholds = np.full(y_true.shape[1], 0.5)
+    ordered = sorted(grid, key=lambda t: abs(t - 0.5))
+    for j in range(y_true.shape[1]):
+        if not y_true[:, j].any():
+            continue
+        best, best_f1 = 0.5, -1.0
+        for t in ordered:
+            pred = scores[:, j] >= t
+            tp = np.sum(pred & y_true[:, j])
+            f1 = _f1(tp, np.sum(pred & ~y_true[:, j]), np.sum(~pred & y_true[:, j]))[2]
+            if f1 > best_f1 + 1e-12:
+                best, best_f1 = t, f1
+        thresholds[j] = best
+    return thresholds

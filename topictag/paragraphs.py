@@ -1,0 +1,87 @@
+"""Split an article into paragraphs that keep their place in the original text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from topictag.defaults import MAX_PARAGRAPH_CHARS
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+_NEWLINES = re.compile(r"\r\n?")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph: its position in the article and its text.
+
+    ``original[start:end]`` is the paragraph as it stands in the original text; ``text`` is
+    the same with its line endings normalised to ``\\n``.
+    """
+
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+def normalize_newlines(text: str) -> str:
+    """Turn CRLF and CR line endings into LF."""
+    return _NEWLINES.sub("\n", text)
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every line's content, line terminators excluded."""
+    spans = []
+    for match in _LINE.finditer(text):
+        if match.start() == len(text) and spans:
+            break
+        line = match.group().rstrip("\r\n")
+        spans.append((match.start(), match.start() + len(line)))
+    return spans
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    chunk = text[start:end]
+    left = len(chunk) - len(chunk.lstrip())
+    right = len(chunk.rstrip())
+    return start + left, start + right
+
+
+def _cut(start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Cut a span longer than ``limit`` characters into consecutive pieces of ``limit``."""
+    return [(s, min(s + limit, end)) for s in range(start, end, limit)]
+
+
+def split_paragraphs(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> list[Paragraph]:
+    """Split ``text`` into paragraphs.
+
+    Paragraphs are blocks of lines separated by blank (whitespace-only) lines. A text with
+    no blank line between its lines is taken as one paragraph per line. Surrounding
+    whitespace is stripped. A paragraph longer than ``max_chars`` is cut into pieces of
+    ``max_chars`` characters, so that one huge line cannot exhaust memory downstream.
+    """
+    lines = [span for span in _lines(text) if text[span[0] : span[1]].strip()]
+    if not lines:
+        return []
+    blocks: list[list[tuple[int, int]]] = [[lines[0]]]
+    for prev, line in zip(lines, lines[1:]):
+        gap = text[prev[1] : line[0]]
+        blank_between = len(_NEWLINES.sub("\n", gap).split("\n")) > 2
+        if blank_between:
+            blocks.append([line])
+        else:
+            blocks[-1].append(line)
+    if len(blocks) == 1:
+        blocks = [[line] for line in lines]
+
+    spans: list[tuple[int, int]] = []
+    for block in blocks:
+        start, end = _strip_span(text, block[0][0], block[-1][1])
+        spans.extend(
+            span for span in _cut(start, end, max_chars) if text[span[0] : span[1]].strip()
+        )
+    return [
+        Paragraph(index=i, start=s, end=e, text=normalize_newlines(text[s:e]))
+        for i, (s, e) in enumerate(spans)
+    ]

@@ -1,0 +1,86 @@
+"""The model: one scikit-learn Pipeline, TF-IDF word and character n-grams plus lexicon counts,
+feeding one logistic regression per topic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from topictag.lexicon import compile_lexicon, term_features
+
+#: Vectorizer settings; the portable scorer reads them back from the fitted pipeline.
+WORD = {"analyzer": "word", "ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1}
+CHAR = {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True, "min_df": 2}
+
+
+class LexiconFeatures(TransformerMixin, BaseEstimator):
+    """log(1 + count of lexicon terms) for each topic, as a dense feature block.
+
+    ``lexicon`` maps topic name -> list of terms; ``topics`` fixes the column order.
+    """
+
+    def __init__(self, lexicon: Mapping[str, Sequence[str]] | None = None, topics=None):
+        self.lexicon = lexicon
+        self.topics = topics
+
+    def fit(self, X, y=None):
+        lexicon = dict(self.lexicon or {})
+        self.topics_ = list(self.topics) if self.topics is not None else sorted(lexicon)
+        self.patterns_ = compile_lexicon(lexicon, self.topics_)
+        self.n_features_out_ = len(self.topics_)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "patterns_")
+        texts = _as_texts(X)
+        out = np.zeros((len(texts), self.n_features_out_))
+        for i, text in enumerate(texts):
+            out[i] = term_features(self.patterns_, text)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "patterns_")
+        return np.array([f"lexicon:{t}" for t in self.topics_], dtype=object)
+
+
+def _as_texts(X) -> list[str]:
+    if isinstance(X, str):
+        raise ValueError("expected a list of texts, got a single string")
+    return [str(x) for x in X]
+
+
+def build_pipeline(
+    C: float = 8.0,
+    lexicon: Mapping[str, Sequence[str]] | None = None,
+    topics: Sequence[str] | None = None,
+    char_min_df: int = 2,
+) -> Pipeline:
+    """The topictag model for one setting of its hyperparameters.
+
+    ``lexicon=None`` (or empty) leaves the lexicon features out. ``char_min_df`` drops
+    character n-grams seen in fewer documents (1 for tiny training sets).
+    """
+    parts = [
+        ("word", TfidfVectorizer(**WORD, dtype=np.float64)),
+        ("char", TfidfVectorizer(**{**CHAR, "min_df": char_min_df}, dtype=np.float64)),
+    ]
+    if lexicon:
+        parts.append(("lexicon", LexiconFeatures(lexicon=dict(lexicon), topics=topics)))
+    classifier = LogisticRegression(
+        C=C, class_weight="balanced", solver="liblinear", max_iter=2000, random_state=0
+    )
+    return Pipeline(
+        [("features", FeatureUnion(parts)), ("classifier", OneVsRestClassifier(classifier))]
+    )
+
+
+def predict_proba(pipeline: Pipeline, texts: Sequence[str]) -> np.ndarray:
+    """(n, k) probabilities from a fitted pipeline, one column per topic."""
+    return np.asarray(pipeline.predict_proba(list(texts)), dtype=np.float64)

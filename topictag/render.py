@@ -1,0 +1,32 @@
+"""Human-readable text for tag results (the CLI's default output)."""
+
+from __future__ import annotations
+
+from topictag.tagger import ArticleResult
+
+
+def _preview(text: str, width: int = 70) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def article_table(
+    result: ArticleResult, thresholds: dict[str, float], paragraphs: bool = False
+) -> str:
+    """The article's topics with scores; with ``paragraphs``, each paragraph's topics too."""
+    lines = [f"{result.source}  ({len(result.paragraphs)} paragraphs)"]
+    width = max((len(t) for t in result.scores), default=5)
+    lines.append(f"  {'topic':<{width}}  score  threshold  tagged")
+    for topic, score in result.scores.items():
+        mark = "yes" if topic in result.topics else ""
+        lines.append(f"  {topic:<{width}}  {score:5.2f}  {thresholds[topic]:9.2f}  {mark}".rstrip())
+    lines.append("  topics: " + (", ".join(result.topics) or "(none)"))
+    if paragraphs:
+        lines.append("")
+        for p in result.paragraphs:
+            tags = ", ".join(f"{t} {p.scores[t]:.2f}" for t in p.topics) or "-"
+            lines.append(f"  [{p.index:>3}] {tags}")
+            lines.append(f"        {_preview(p.text)}")
+    for warning in result.warnings:
+        lines.append(f"  warning: {warning}")
+    return "\n".join(lines)

@@ -1,0 +1,153 @@
+"""Tag texts with topics: scores per paragraph, decisions by threshold, article = any paragraph.
+
+Scores and decisions are separate: :meth:`Tagger.scores` gives every topic's probability,
+:meth:`Tagger.decide` applies the thresholds stored with the model (or one given instead).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from topictag import defaults
+from topictag.paragraphs import split_paragraphs
+from topictag.scorer import PortableModel
+
+
+@dataclass
+class ParagraphResult:
+    index: int
+    start: int
+    end: int
+    text: str
+    topics: list[str]
+    scores: dict[str, float]
+
+
+@dataclass
+class ArticleResult:
+    """An article's topics (those of any of its paragraphs), scores (the paragraph maximum)
+    and its paragraphs, each with offsets into the original text."""
+
+    source: str | None
+    topics: list[str]
+    scores: dict[str, float]
+    paragraphs: list[ParagraphResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Tagger:
+    """A loaded model with its topics and thresholds."""
+
+    def __init__(self, model: PortableModel, threshold: float | None = None):
+        self.model = model
+        self.topics = list(model.topics)
+        self.thresholds = (
+            np.full(len(self.topics), float(threshold))
+            if threshold is not None
+            else np.asarray(model.thresholds, dtype=np.float64)
+        )
+
+    @classmethod
+    def load(
+        cls, model_dir: str | os.PathLike | None = None, threshold: float | None = None
+    ) -> Tagger:
+        return cls(_load_portable(defaults.model_dir(model_dir)), threshold)
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, k) probability of every topic for each text, taken as one paragraph."""
+        return self.model.scores(list(texts))
+
+    def decide(self, scores: np.ndarray) -> list[list[str]]:
+        """The topics whose score reaches its threshold, per row of ``scores``."""
+        hits = np.asarray(scores) >= self.thresholds
+        return [[t for t, hit in zip(self.topics, row) if hit] for row in hits]
+
+    def _named(self, row: np.ndarray) -> dict[str, float]:
+        return {t: round(float(s), 6) for t, s in zip(self.topics, row)}
+
+    def tag(self, text: str, source: str | None = None) -> ArticleResult:
+        """Split ``text`` into paragraphs and tag each; the article gets any paragraph's topic."""
+        paragraphs = split_paragraphs(text)
+        scores = (
+            self.scores([p.text for p in paragraphs])
+            if paragraphs
+            else np.zeros((0, len(self.topics)))
+        )
+        topics = self.decide(scores)
+        article_scores = scores.max(axis=0) if len(paragraphs) else np.zeros(len(self.topics))
+        present = {t for row in topics for t in row}
+        return ArticleResult(
+            source=source,
+            topics=[t for t in self.topics if t in present],
+            scores=self._named(article_scores),
+            paragraphs=[
+                ParagraphResult(p.index, p.start, p.end, p.text, tops, self._named(row))
+                for p, tops, row in zip(paragraphs, topics, scores)
+            ],
+        )
+
+    def tag_batch(self, texts: Iterable[str]) -> list[dict]:
+        """Topics and scores of each text taken as a whole article: a plain function of a list
+        of texts, so it runs unchanged in worker processes or Dask partitions."""
+        out = []
+        for text in texts:
+            result = self.tag(text)
+            out.append({"topics": result.topics, "scores": result.scores})
+        return out
+
+
+_CACHE: dict[tuple[str, float], PortableModel] = {}
+
+
+def _load_portable(model_dir: Path) -> PortableModel:
+    """Load once per directory and modification time of its metrics file."""
+    metrics = Path(model_dir) / "metrics.json"
+    try:
+        stamp = metrics.stat().st_mtime
+    except OSError:
+        stamp = -1.0
+    key = (str(Path(model_dir).resolve()), stamp)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = PortableModel.load(model_dir)
+    return _CACHE[key]
+
+
+def load_model(model: str | os.PathLike | None = None, threshold: float | None = None) -> Tagger:
+    """The tagger for a model directory (argument, then ``$TOPICTAG_MODEL``, then ``model/``)."""
+    return Tagger.load(model, threshold)
+
+
+def predict(
+    text: str, model: str | os.PathLike | None = None, threshold: float | None = None
+) -> list[str]:
+    """The topics of a text: a paragraph, or an article whose paragraphs are tagged one by one."""
+    return load_model(model, threshold).tag(text).topics
+
+
+def predict_scores(text: str, model: str | os.PathLike | None = None) -> dict[str, float]:
+    """Every topic's probability for a text (for an article, the highest over its paragraphs)."""
+    return load_model(model).tag(text).scores
+
+
+def tag_article(
+    text: str,
+    source: str | None = None,
+    model: str | os.PathLike | None = None,
+    threshold: float | None = None,
+) -> ArticleResult:
+    """The full result: paragraphs with offsets, topics and scores, and the article's topics."""
+    return load_model(model, threshold).tag(text, source)
+
+
+def tag_batch(texts: Iterable[str], model: str | os.PathLike | None = None) -> list[dict]:
+    """Topics and scores for each text of a list (see :meth:`Tagger.tag_batch`)."""
+    return load_model(model).tag_batch(texts)

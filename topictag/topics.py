@@ -1,0 +1,60 @@
+"""The topic set: read from ``labels/topics.toml``, never written into code."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from topictag.errors import LabelError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+TOPICS_FILE = "topics.toml"
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    definition: str
+
+
+def load_topics(labels_dir: Path) -> list[Topic]:
+    """The topics defined in ``labels_dir/topics.toml``, in file order."""
+    path = Path(labels_dir) / TOPICS_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LabelError(f"{path}: topic file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LabelError(f"{path}: not valid TOML: {exc}") from None
+    entries = data.get("topic")
+    if not isinstance(entries, list) or not entries:
+        raise LabelError(f"{path}: no [[topic]] tables")
+    topics: list[Topic] = []
+    for n, entry in enumerate(entries, 1):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise LabelError(f"{path}: topic {n} has no name")
+        if name in {t.name for t in topics}:
+            raise LabelError(f"{path}: topic {name!r} is defined twice")
+        topics.append(Topic(name=name, definition=str(entry.get("definition", ""))))
+    return topics
+
+
+def add_topic(labels_dir: Path, name: str, definition: str) -> None:
+    """Append a topic to the topic file (used when a user labels with a new topic)."""
+    path = Path(labels_dir) / TOPICS_FILE
+    if name in {t.name for t in load_topics(labels_dir)}:
+        return
+    entry = f"\n[[topic]]\nname = {_toml_string(name)}\ndefinition = {_toml_string(definition)}\n"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(entry)
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    return f'"{escaped}"'
