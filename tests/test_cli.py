@@ -74,7 +74,7 @@ def test_missing_file_is_one_line_and_others_still_tagged(runner, tmp_path):
 def test_directory_without_text_files(runner, tmp_path):
     result = runner.invoke(app, ["tag", str(tmp_path)])
     assert result.exit_code == 1
-    assert "has no .txt files" in result.stderr
+    assert "has no .txt or .html files" in result.stderr
 
 
 def test_unreadable_model_is_one_line(tmp_path):

@@ -60,6 +60,58 @@ def test_duplicate_id(tmp_path):
         load(tmp_path, [row(1, "a"), row(1, "b")])
 
 
+def test_a_correction_replaces_the_labels_of_its_row_in_place(tmp_path):
+    data = load(
+        tmp_path,
+        [
+            row(1, "Gas flows.", ["oil"]),
+            row(2, "Talks."),
+            row(1, "Gas flows.", ["gas", "oil"], supersedes=True),
+            row(1, "Gas flows.", ["gas"], supersedes=True),
+        ],
+    )
+    assert data.ids == ["r1", "r2"]
+    assert data.labels == [["gas"], []]
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        row(1, "Other text.", ["gas"], supersedes=True),  # a different text is another row
+        row(1, "Gas flows.", ["gas"]),  # without "supersedes": true it is a mistake
+        row(1, "Gas flows.", ["gas"], article="elsewhere", supersedes=True),
+    ],
+)
+def test_a_duplicate_id_that_is_not_a_correction_is_still_an_error(tmp_path, second):
+    with pytest.raises(LabelError, match=r"mine\.jsonl:2 \(id 'r1'\): duplicate id"):
+        load(tmp_path, [row(1, "Gas flows.", ["oil"]), second])
+
+
+def test_a_correction_must_follow_its_row_in_the_same_file(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [row(1, "Gas flows.", ["oil"])])
+    write_jsonl(tmp_path / "b.jsonl", [row(1, "Gas flows.", ["gas"], supersedes=True)])
+    with pytest.raises(LabelError, match=r"b\.jsonl:1 \(id 'r1'\): duplicate id"):
+        load_labels(tmp_path, TOPICS, SEEDS, warn=lambda m: None)
+
+
+def test_same_text_check_uses_the_corrected_labels(tmp_path):
+    rows = [row(1, "Gas flows.", ["gas"]), row(2, "gas  flows.", ["gas"])]
+    agreed = rows + [
+        row(1, "Gas flows.", ["oil"], supersedes=True),
+        row(2, "gas  flows.", ["oil"], supersedes=True),
+    ]
+    assert load(tmp_path, agreed).labels == [["oil"], ["oil"]]
+    with pytest.raises(LabelError, match=r"same text as id 'r1'"):
+        load(tmp_path, rows + [row(2, "gas  flows.", ["oil"], supersedes=True)])
+
+
+def test_a_seed_row_can_be_corrected(tmp_path, seed_rows):
+    fixed = dict(seed_rows[5], labels=["sanctions"], supersedes=True)
+    data = load(tmp_path, [*seed_rows, fixed])
+    assert len(data) == len(seed_rows)
+    assert data.labels[5] == ["sanctions"]
+
+
 def test_seed_row_whose_text_changed(tmp_path, seed_rows):
     changed = dict(seed_rows[5], text=seed_rows[5]["text"] + " (edited)")
     with pytest.raises(LabelError, match="no longer matches paragraph 5 of seeds/"):
@@ -112,3 +164,10 @@ def test_no_label_files(tmp_path):
     shutil.copy(LABELS / "topics.toml", tmp_path)
     with pytest.raises(LabelError, match="no .jsonl label files"):
         load_labels(tmp_path, TOPICS, SEEDS)
+
+
+def test_latest_rows_applies_corrections_for_other_readers():
+    from topictag.labels import latest_rows
+
+    rows = [(1, row(1, "a", ["gas"])), (2, row(2, "b")), (3, row(1, "a", [], supersedes=True))]
+    assert latest_rows(rows) == [(1, row(1, "a", [])), (2, row(2, "b"))]

@@ -21,6 +21,11 @@ def test_lowercase_terms_ignore_case_and_capitalised_terms_do_not():
 
 def test_terms_match_whole_words_only():
     assert counts({"gas": ["gas"], "oil": ["oil"]}, "Gasoline, soil, gas, oil.") == [1, 1]
+    assert counts({"gas": [], "oil": ["oil"]}, "the non-oil sector of oil-rich states") == [0, 0]
+    assert counts(
+        {"gas": ["Shah Deniz"], "oil": ["Baku-Tbilisi-Ceyhan"]},
+        "Shah Deniz and Baku-Tbilisi-Ceyhan.",
+    ) == [1, 1]
 
 
 def test_terms_with_punctuation_match():

@@ -36,11 +36,20 @@ def test_no_paragraph_of_a_test_article_is_ever_in_training(monkeypatch, data):
         assert not tested & trained_on[id(model)]
         return real_predict(model, texts)
 
+    inner_folds = []
+    real_fold = training._fold_predictions
+
+    def fold(train_texts, y_train, val_texts, *args):
+        inner_folds.append(1)
+        assert not {article_of[t] for t in train_texts} & {article_of[t] for t in val_texts}
+        return real_fold(train_texts, y_train, val_texts, *args)
+
     monkeypatch.setattr(training, "_fit", fit)
     monkeypatch.setattr(training, "predict_proba", predict)
+    monkeypatch.setattr(training, "_fold_predictions", fold)
     result = training.evaluate(labelled, lexicon, TEST_GRID, inner_folds=2)
     assert result["leave_one_article_out"]["n"] == len(labelled)
-    assert len(trained_on) > 5
+    assert len(trained_on) == 5 and len(inner_folds) == 10
 
 
 def test_evaluation_reports_model_and_baselines_on_real_text_only(data):

@@ -6,8 +6,6 @@ imported only by the functions that need them.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from topictag.errors import InputError, LabelError, ModelError, TopictagError
 from topictag.paragraphs import Paragraph, split_paragraphs
 from topictag.tagger import (
@@ -20,11 +18,6 @@ from topictag.tagger import (
     tag_article,
     tag_batch,
 )
-
-try:
-    __version__ = version("topictag")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
 
 __all__ = [
     "ArticleResult",
@@ -42,8 +35,22 @@ __all__ = [
     "split_paragraphs",
     "tag_article",
     "tag_batch",
+    "tag_corpus",
     "train",
 ]
+
+
+def __getattr__(name: str):
+    """``__version__``, read from the installed metadata only when asked for (importing
+    ``importlib.metadata`` costs as much as the rest of the package)."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("topictag")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            return "0.0.0"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def train(*args, **kwargs):
@@ -51,6 +58,14 @@ def train(*args, **kwargs):
     from topictag.training import train as _train
 
     return _train(*args, **kwargs)
+
+
+def tag_corpus(*args, **kwargs):
+    """Tag every row of a JSON Lines, CSV or Parquet corpus into a JSON Lines or Parquet file;
+    see :func:`topictag.batch.tag_corpus`."""
+    from topictag.batch import tag_corpus as _tag_corpus
+
+    return _tag_corpus(*args, **kwargs)
 
 
 def evaluate_file(*args, **kwargs):

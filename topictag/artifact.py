@@ -145,6 +145,7 @@ def write_model(
     model_dir = Path(model_dir)
     model_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.tmp-", dir=model_dir.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
     try:
         buffer = io.BytesIO()
         joblib.dump(pipeline, buffer)

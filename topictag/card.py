@@ -22,20 +22,28 @@ def metrics_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _f1s(result: dict) -> dict[str, float]:
+    if "per_topic" in result:
+        return {t: m["f1"] for t, m in result["per_topic"].items()}
+    return result["f1"]
+
+
 def summary_table(evaluation: dict) -> str:
-    """One line per evaluation and baseline: macro F1, micro F1 and each topic's F1."""
-    rows = [(EVALUATION_TITLES.get(k, k), v) for k, v in evaluation.items() if k != "baselines"]
+    """One line per evaluation, ablation and baseline: macro F1, micro F1, each topic's F1."""
+    rows = [(title, evaluation[k]) for k, title in EVALUATION_TITLES.items() if k in evaluation]
+    for key, result in evaluation.get("without_lexicon", {}).items():
+        rows.append((f"{EVALUATION_TITLES.get(key, key)}, without the lexicon", result))
     for name, result in evaluation.get("baselines", {}).items():
         rows.append((f"baseline: {name.replace('_', ' ')}", result))
     if not rows:
         return "(no evaluation)"
-    topics = list(rows[0][1]["per_topic"])
+    topics = list(_f1s(rows[0][1]))
     lines = [
         "| evaluation | macro F1 | micro F1 | " + " | ".join(topics) + " |",
         "| --- | ---: | ---: | " + " | ".join("---:" for _ in topics) + " |",
     ]
     for name, r in rows:
-        cells = " | ".join(f"{r['per_topic'][t]['f1']:.2f}" for t in topics)
+        cells = " | ".join(f"{f:.2f}" for f in _f1s(r).values())
         lines.append(f"| {name} | {r['macro_f1']:.2f} | {r['micro_f1']:.2f} | {cells} |")
     return "\n".join(lines)
 

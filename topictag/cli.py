@@ -27,6 +27,12 @@ class Format(str, Enum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
+    html = "html"
+
+
+class OnError(str, Enum):
+    fail = "fail"
+    skip = "skip"
 
 
 ModelOption = Annotated[
@@ -67,13 +73,21 @@ def _json(obj, indent: int | None = 2) -> str:
 def tag(
     paths: Annotated[
         list[str] | None,
-        typer.Argument(help="Article files, directories (every .txt inside), or - for stdin."),
+        typer.Argument(
+            help="Article files (.txt, or .html turned into text), directories (every .txt and "
+            ".html inside), or - for stdin."
+        ),
     ] = None,
     paragraphs: Annotated[
         bool, typer.Option("--paragraphs", "-p", help="Show each paragraph's topics.")
     ] = False,
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="table for people; json or jsonl for programs.")
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table for people; json or jsonl for programs; html for a self-contained page.",
+        ),
     ] = Format.table,
     threshold: Annotated[
         float | None,
@@ -81,10 +95,45 @@ def tag(
             min=0.0, max=1.0, help="One threshold for every topic instead of the stored ones."
         ),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain", "-e", help="Show the words that pushed each paragraph's topics up."
+        ),
+    ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of the inputs (default: UTF-8, or UTF-16 with a BOM)."),
+    ] = None,
     model: ModelOption = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            help="Tag a corpus (.jsonl, .csv or .parquet), one article per row, instead of paths.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="--input: write .jsonl or .parquet (default: JSON Lines on stdout)."),
+    ] = None,
+    text_field: Annotated[
+        str, typer.Option(help="--input: the column that holds the text.")
+    ] = "text",
+    num_proc: Annotated[
+        int, typer.Option(min=1, help="--input: worker processes that tag in parallel.")
+    ] = 1,
+    on_error: Annotated[
+        OnError,
+        typer.Option(help="--input: a bad row stops the run (fail) or is reported and left out."),
+    ] = OnError.fail,
 ) -> None:
     """Tag articles with topics. JSON output: one object per article (an array when several
-    inputs are given), with source, topics, scores and paragraphs."""
+    inputs are given), with source, topics, scores and paragraphs (and each paragraph's
+    evidence with --explain). HTML: one page, a section per article."""
+    if corpus is not None or output is not None:
+        _tag_corpus(paths, corpus, output, text_field, num_proc, on_error, model, threshold)
+        return
     from topictag.inputs import read_inputs
     from topictag.render import article_table
     from topictag.tagger import load_model
@@ -94,22 +143,30 @@ def tag(
     tagger = load_model(model, threshold)
     thresholds = dict(zip(tagger.topics, tagger.thresholds.tolist()))
     results, failed = [], 0
-    for item in read_inputs(paths or []):
+    for item in read_inputs(paths or [], encoding):
         if isinstance(item, TopictagError):
             typer.echo(f"error: {item}", err=True)
             failed += 1
             continue
         for warning in item.warnings:
             typer.echo(f"warning: {warning}", err=True)
-        result = tagger.tag(item.text, source=item.source)
+        result = tagger.tag(item.text, source=item.source, explain=explain or fmt is Format.html)
         if not result.paragraphs:
             typer.echo(f"warning: {item.source}: no text to tag", err=True)
+        for warning in result.warnings:
+            typer.echo(f"warning: {item.source}: {warning}", err=True)
         if fmt is Format.table:
-            typer.echo(article_table(result, thresholds, paragraphs) + "\n")
+            typer.echo(article_table(result, thresholds, paragraphs or explain) + "\n")
         elif fmt is Format.jsonl:
             typer.echo(_json(result.to_dict(), indent=None))
+        elif fmt is Format.html:
+            results.append(result)
         else:
             results.append(result.to_dict())
+    if fmt is Format.html and (results or not failed):
+        from topictag.report import html_report
+
+        typer.echo(html_report(results, tagger.topics), nl=False)
     if fmt is Format.json and (results or not failed):
         single = (
             len(results) == 1
@@ -118,6 +175,27 @@ def tag(
         )
         typer.echo(_json(results[0] if single else results))
     if failed:
+        raise typer.Exit(1)
+
+
+def _tag_corpus(paths, corpus, output, text_field, num_proc, on_error, model, threshold) -> None:
+    """``tag --input``: one JSON line of summary (on stderr when the rows go to stdout); exit 1
+    if a row was skipped."""
+    from topictag.batch import tag_corpus
+
+    if corpus is None or paths:
+        raise _fail("give article paths, or --input CORPUS (with --output), not both", 2)
+    summary = tag_corpus(
+        corpus,
+        output,
+        text_field=text_field,
+        num_proc=num_proc,
+        on_error=on_error.value,
+        model=model,
+        threshold=threshold,
+    )
+    typer.echo(_json(summary, indent=None), err=output is None or str(output) == "-")
+    if summary["skipped"]:
         raise typer.Exit(1)
 
 
@@ -149,16 +227,27 @@ def train(
 def info(
     model: ModelOption = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    top_terms: Annotated[
+        int,
+        typer.Option(
+            "--top-terms",
+            min=0,
+            help="Also show each topic's N strongest features for and against it.",
+        ),
+    ] = 0,
 ) -> None:
-    """Show the model's topics, thresholds, training data and cross-validated figures."""
+    """Show the model's topics, thresholds, training data and cross-validated figures; with
+    --top-terms N, what it learned (JSON: a "top_terms" object, topic -> for/against)."""
     from topictag import defaults
     from topictag.artifact import read_metrics
     from topictag.card import summary_table
+    from topictag.explain import top_terms_table
 
     path = defaults.model_dir(model)
     metrics = read_metrics(path)
+    terms = _top_terms(path, top_terms) if top_terms else None
     if fmt is not Format.table:
-        typer.echo(_json(metrics))
+        typer.echo(_json({**metrics, "top_terms": terms} if terms else metrics))
         return
     data = metrics["data"]
     typer.echo(f"model: {path}")
@@ -169,6 +258,15 @@ def info(
     )
     typer.echo(f"parameters: {metrics['params']}")
     typer.echo(summary_table(metrics.get("evaluation", {})))
+    if terms:
+        typer.echo(f"\nstrongest features per topic (coefficients):\n{top_terms_table(terms)}")
+
+
+def _top_terms(path: Path, n: int) -> dict:
+    from topictag.explain import top_terms
+    from topictag.tagger import load_model
+
+    return top_terms(load_model(path).model, n)
 
 
 @app.command()
@@ -195,3 +293,55 @@ def evaluate(
             f"\nbaseline ({name}): macro F1 {baseline['macro_f1']:.2f}, "
             f"micro F1 {baseline['micro_f1']:.2f}"
         )
+
+
+class Order(str, Enum):
+    uncertain = "uncertain"
+    document = "document"
+
+
+@app.command()
+@friendly
+def label(
+    article: Annotated[
+        Path | None,
+        typer.Argument(help="Article to label (UTF-8 .txt); it is copied into the seeds folder."),
+    ] = None,
+    order: Annotated[
+        Order,
+        typer.Option(help="uncertain: paragraphs the model is least sure of first; document."),
+    ] = Order.uncertain,
+    topics: Annotated[
+        list[str] | None,
+        typer.Option("--topics", help='Add a topic first: "name=definition" (repeatable).'),
+    ] = None,
+    review: Annotated[
+        bool,
+        typer.Option(
+            "--review", help="List labels that cross-validation strongly disagrees with; fix them."
+        ),
+    ] = False,
+    disagreement: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="--review: |label - probability| above this.")
+    ] = 0.8,
+    labels: Annotated[
+        Path | None, typer.Option(help="Labels directory (default: labels/).")
+    ] = None,
+    seeds: Annotated[Path | None, typer.Option(help="Seed articles (default: seeds/).")] = None,
+    model: ModelOption = None,
+) -> None:
+    """Label an article's paragraphs with single keys (digits toggle topics, Enter accepts, s
+    skips, b goes back, q quits); every answer is appended to labels/seeds.jsonl at once, and
+    running it again resumes."""
+    from topictag.labeling import label_article, review_labels
+
+    if review:
+        _, session = review_labels(labels, seeds, model, disagreement, topics or (), out=typer.echo)
+        typer.echo(f"{session.counts['corrected']} labels corrected")
+    elif article is None:
+        raise _fail("give an article to label, or --review", 2)
+    else:
+        summary = label_article(
+            article, labels, seeds, model, order.value, topics or (), out=typer.echo
+        )
+        typer.echo(str(summary))

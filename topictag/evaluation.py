@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from topictag.labels import check_labels, scan_jsonl
+from topictag.labels import check_labels, latest_rows, scan_jsonl
 from topictag.lexicon import compile_lexicon, count_terms
 from topictag.metrics import binarize, report
 from topictag.tagger import load_model
@@ -18,10 +18,11 @@ def evaluate_file(
     with the keyword baseline from the model's lexicon beside them.
 
     Each row's text is tagged as ``predict`` tags it. A row naming a topic the model does not
-    know is an error, not a silent zero.
+    know is an error, not a silent zero. A correction row (``"supersedes": true``) replaces
+    the labels of the earlier row with its id, as in training.
     """
     tagger = load_model(model, threshold)
-    rows = scan_jsonl(Path(path), ("text", "labels"))
+    rows = latest_rows(scan_jsonl(Path(path), ("text", "labels")))
     for number, row in rows:
         check_labels(Path(path), number, row, tagger.topics)
     texts = [row["text"] for _, row in rows]

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from topictag.errors import InputError
+from topictag.htmltext import html_to_text, looks_like_html
 
 TEXT_SUFFIXES = (".txt",)
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
 
 @dataclass
@@ -19,13 +21,23 @@ class Article:
     warnings: list[str]
 
 
-def decode(data: bytes, name: str) -> tuple[str, list[str]]:
-    """Bytes to text: UTF-8 (with or without BOM) or UTF-16 with BOM; anything else is refused.
+def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, list[str]]:
+    """Bytes to text: UTF-8 (with or without BOM) or UTF-16 with BOM; anything else is refused
+    with an error that suggests ``--encoding``, unless ``encoding`` names the codec to use.
 
     NUL bytes inside otherwise valid text are removed with a warning; data that looks binary
-    (many NUL or control bytes) is refused.
+    (many NUL or control bytes, or a known binary signature) is refused.
     """
     warnings: list[str] = []
+    if encoding:
+        try:
+            return data.decode(encoding), warnings
+        except LookupError:
+            raise InputError(f"unknown encoding {encoding!r}") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{name}: not valid {encoding} (byte {exc.start}); check --encoding"
+            ) from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), warnings
@@ -40,7 +52,8 @@ def decode(data: bytes, name: str) -> tuple[str, list[str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"{name}: not UTF-8 text (invalid byte at position {exc.start}); convert it to UTF-8"
+            f"{name}: not UTF-8 text (invalid byte at position {exc.start}); convert it to "
+            "UTF-8 or give its encoding, e.g. --encoding cp1251"
         ) from None
     if "\x00" in text:
         text = text.replace("\x00", "")
@@ -58,8 +71,14 @@ def _looks_binary(sample: bytes) -> bool:
     return control > max(8, len(sample) // 20)
 
 
-def read_file(path: Path) -> Article:
-    """One article from a file."""
+def _as_article(source: str, text: str, warnings: list[str], html: bool) -> Article:
+    if html or looks_like_html(text):
+        text = html_to_text(text)
+    return Article(source, text, warnings)
+
+
+def read_file(path: Path, encoding: str | None = None) -> Article:
+    """One article from a file; HTML (by suffix or content) is turned into text first."""
     name = str(path)
     try:
         data = path.read_bytes()
@@ -73,14 +92,15 @@ def read_file(path: Path) -> Article:
         raise InputError(f"{name}: is a directory") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read ({exc.strerror})") from None
-    text, warnings = decode(data, name)
-    return Article(name, text, warnings)
+    text, warnings = decode(data, name, encoding)
+    return _as_article(name, text, warnings, path.suffix.lower() in HTML_SUFFIXES)
 
 
-def read_stdin() -> Article:
+def read_stdin(encoding: str | None = None) -> Article:
+    """One article from standard input; HTML is recognised by its content."""
     data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-    text, warnings = decode(data, "<stdin>")
-    return Article("-", text, warnings)
+    text, warnings = decode(data, "<stdin>", encoding)
+    return _as_article("-", text, warnings, False)
 
 
 def expand(paths: Sequence[str]) -> Iterator[str | InputError]:
@@ -94,25 +114,30 @@ def expand(paths: Sequence[str]) -> Iterator[str | InputError]:
         if path.is_dir():
             try:
                 found = sorted(
-                    p for p in path.rglob("*") if p.suffix.lower() in TEXT_SUFFIXES and p.is_file()
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix.lower() in TEXT_SUFFIXES + HTML_SUFFIXES
+                    and (p.is_file() or p.is_symlink())
                 )
             except PermissionError:
                 yield InputError(f"{arg}: permission denied")
                 continue
             if not found:
-                yield InputError(f"{arg}: directory has no {'/'.join(TEXT_SUFFIXES)} files")
+                yield InputError(f"{arg}: directory has no .txt or .html files")
             yield from (str(p) for p in found)
         else:
             yield arg
 
 
-def read_inputs(paths: Sequence[str]) -> Iterator[Article | InputError]:
+def read_inputs(
+    paths: Sequence[str], encoding: str | None = None
+) -> Iterator[Article | InputError]:
     """Articles for each input in order; a bad input yields its error and the rest go on."""
     for item in expand(paths):
         if isinstance(item, InputError):
             yield item
             continue
         try:
-            yield read_stdin() if item == "-" else read_file(Path(item))
+            yield read_stdin(encoding) if item == "-" else read_file(Path(item), encoding)
         except InputError as exc:
             yield exc

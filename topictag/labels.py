@@ -135,6 +135,35 @@ def _seed_paragraphs(seeds_dir: Path | None) -> dict[str, list[str]]:
     return out
 
 
+#: The field that marks a correction: a later row of the same file with the same id, article
+#: and text, whose labels replace the earlier row's (label files are only ever appended to).
+SUPERSEDES = "supersedes"
+HINT = f' (to correct a row\'s labels, append it again with "{SUPERSEDES}": true)'
+
+
+def is_correction(row: dict, earlier: dict | None) -> bool:
+    """Whether ``row`` corrects ``earlier`` (the first row with its id in the same file)."""
+    return (
+        earlier is not None
+        and row.get(SUPERSEDES) is True
+        and all(row.get(k) == earlier.get(k) for k in ("article", "paragraph", "text"))
+    )
+
+
+def latest_rows(rows: Iterable[tuple[int, dict]]) -> list[tuple[int, dict]]:
+    """The rows of one file with its corrections applied: a corrected row keeps its place and
+    line number and takes the labels of its latest correction; corrections are dropped."""
+    out: dict[object, tuple[int, dict, dict]] = {}  # key -> (line, row now, row as first read)
+    for number, row in rows:
+        key = str(row["id"]) if row.get("id") is not None else (number,)
+        if key in out and is_correction(row, out[key][2]):
+            first_number, current, first = out[key]
+            out[key] = (first_number, {**current, "labels": row["labels"]}, first)
+        else:
+            out[key if key not in out else (number,)] = (number, row, row)
+    return [(number, row) for number, row, _ in out.values()]
+
+
 def label_files(labels_dir: Path) -> list[Path]:
     """Every ``*.jsonl`` file of labelled paragraphs in ``labels_dir``, sorted by name."""
     files = sorted(Path(labels_dir).glob("*.jsonl"))
@@ -153,17 +182,26 @@ def load_labels(
     seeds = _seed_paragraphs(seeds_dir)
     data = LabelledData([], [], [], [], [], list(topics))
     seen_ids: dict[str, str] = {}
-    seen_texts: dict[str, tuple[str, list[str]]] = {}
+    texts: list[tuple[str, str]] = []  # (normalised text, id) of every row, in file order
+    final: dict[str, tuple[str, list[str]]] = {}  # id -> (where, labels) of its latest row
     labelled_seed: set[tuple[str, int]] = set()
     for path in label_files(labels_dir):
         scanned = scan_jsonl(path, LABEL_FIELDS)
-        for number, row in scanned:
+        in_file: dict[str, tuple[int, dict]] = {}  # id -> (position, row) of its first row
+        latest: dict[str, int] = {}  # id -> position in this file of the row that counts
+        for position, (number, row) in enumerate(scanned):
             where = f"{path}:{number} (id {row['id']!r})"
             check_labels(path, number, row, topics)
             row_id = str(row["id"])
             if row_id in seen_ids:
-                raise LabelError(f"{where}: duplicate id, first at {seen_ids[row_id]}")
+                if not is_correction(row, in_file.get(row_id, (0, None))[1]):
+                    raise LabelError(f"{where}: duplicate id, first at {seen_ids[row_id]}{HINT}")
+                latest[row_id] = position
+                final[row_id] = (where, sorted(set(row["labels"])))
+                continue
             seen_ids[row_id] = f"{path.name}:{number}"
+            in_file[row_id] = (position, row)
+            latest[row_id] = position
             article = str(row["article"])
             if article in seeds:
                 index = row.get("paragraph")
@@ -178,26 +216,33 @@ def load_labels(
                         f"{where}: text no longer matches paragraph {index} of seeds/{article}.txt"
                     )
                 labelled_seed.add((article, index))
-            key = " ".join(row["text"].split()).lower()
-            labels = sorted(set(row["labels"]))
-            if key in seen_texts and seen_texts[key][1] != labels:
-                other = seen_texts[key][0]
-                raise LabelError(
-                    f"{where}: same text as id {other!r} but different labels "
-                    f"({labels} vs {seen_texts[key][1]})"
-                )
-            seen_texts.setdefault(key, (row_id, labels))
+            texts.append((" ".join(row["text"].split()).lower(), row_id))
+            final[row_id] = (where, sorted(set(row["labels"])))
         columns = read_with_datasets(path, ["id", "article", "text", "labels", "source"])
         if columns["id"] != [str(row["id"]) for _, row in scanned] and columns["id"] != [
             row["id"] for _, row in scanned
         ]:
             raise LabelError(f"{path}: datasets read a different set of rows than the file has")
-        data.ids += [str(x) for x in columns["id"]]
-        data.articles += [str(x) for x in columns["article"]]
-        data.texts += list(columns["text"])
-        data.labels += [list(x) for x in columns["labels"]]
-        data.sources += [str(x) if x else "labelled" for x in columns["source"]]
+        # A corrected row keeps its place and takes the labels of its latest correction.
+        first = [position for position, _ in in_file.values()]
+        kept = [latest[row_id] for row_id in in_file]
+        data.ids += [str(columns["id"][i]) for i in first]
+        data.articles += [str(columns["article"][i]) for i in first]
+        data.texts += [columns["text"][i] for i in first]
+        data.labels += [list(columns["labels"][i]) for i in kept]
+        data.sources += [str(columns["source"][i] or "labelled") for i in first]
         data.files.append(path.name)
+
+    seen_texts: dict[str, tuple[str, list[str]]] = {}
+    for key, row_id in texts:
+        where, labels = final[row_id]
+        if key in seen_texts and seen_texts[key][1] != labels:
+            other = seen_texts[key][0]
+            raise LabelError(
+                f"{where}: same text as id {other!r} but different labels "
+                f"({labels} vs {seen_texts[key][1]})"
+            )
+        seen_texts.setdefault(key, (row_id, labels))
 
     for article, paragraphs in seeds.items():
         missing = [i for i in range(len(paragraphs)) if (article, i) not in labelled_seed]

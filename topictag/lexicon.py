@@ -49,13 +49,15 @@ def _alternation(terms: Sequence[str], flags: int) -> re.Pattern[str] | None:
         return None
     ordered = sorted(set(terms), key=len, reverse=True)
     body = "|".join(re.escape(t) for t in ordered)
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", flags)
+    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", flags)
 
 
 def compile_lexicon(lexicon: Mapping[str, Sequence[str]], topics: Sequence[str]) -> Patterns:
     """One (case-sensitive, case-insensitive) pattern pair per topic, in ``topics`` order.
 
-    A term with a capital letter matches case-sensitively; any other term ignores case.
+    A term with a capital letter matches case-sensitively; any other term ignores case. A
+    term matches only as a whole word: not inside another word, nor joined to one by a hyphen
+    ("oil" does not match "non-oil" or "oil-rich").
     """
     patterns: Patterns = []
     for topic in topics:

@@ -56,6 +56,39 @@ def _as_texts(X) -> list[str]:
     return [str(x) for x in X]
 
 
+def build_features(
+    lexicon: Mapping[str, Sequence[str]] | None = None,
+    topics: Sequence[str] | None = None,
+    char_min_df: int = 2,
+) -> FeatureUnion:
+    """TF-IDF word and character n-grams, plus lexicon counts when ``lexicon`` is given.
+
+    ``char_min_df`` drops character n-grams seen in fewer documents (1 for tiny training sets).
+    """
+    parts = [
+        ("word", TfidfVectorizer(**WORD, dtype=np.float64)),
+        ("char", TfidfVectorizer(**{**CHAR, "min_df": char_min_df}, dtype=np.float64)),
+    ]
+    if lexicon:
+        parts.append(("lexicon", LexiconFeatures(lexicon=dict(lexicon), topics=topics)))
+    return FeatureUnion(parts)
+
+
+def build_classifier(C: float = 8.0) -> OneVsRestClassifier:
+    """One class-balanced logistic regression per topic (dual liblinear: many more features
+    than paragraphs)."""
+    return OneVsRestClassifier(
+        LogisticRegression(
+            C=C,
+            class_weight="balanced",
+            solver="liblinear",
+            dual=True,
+            max_iter=5000,
+            random_state=0,
+        )
+    )
+
+
 def build_pipeline(
     C: float = 8.0,
     lexicon: Mapping[str, Sequence[str]] | None = None,
@@ -64,20 +97,13 @@ def build_pipeline(
 ) -> Pipeline:
     """The topictag model for one setting of its hyperparameters.
 
-    ``lexicon=None`` (or empty) leaves the lexicon features out. ``char_min_df`` drops
-    character n-grams seen in fewer documents (1 for tiny training sets).
+    ``lexicon=None`` (or empty) leaves the lexicon features out.
     """
-    parts = [
-        ("word", TfidfVectorizer(**WORD, dtype=np.float64)),
-        ("char", TfidfVectorizer(**{**CHAR, "min_df": char_min_df}, dtype=np.float64)),
-    ]
-    if lexicon:
-        parts.append(("lexicon", LexiconFeatures(lexicon=dict(lexicon), topics=topics)))
-    classifier = LogisticRegression(
-        C=C, class_weight="balanced", solver="liblinear", max_iter=2000, random_state=0
-    )
     return Pipeline(
-        [("features", FeatureUnion(parts)), ("classifier", OneVsRestClassifier(classifier))]
+        [
+            ("features", build_features(lexicon, topics, char_min_df)),
+            ("classifier", build_classifier(C)),
+        ]
     )
 
 

@@ -13,7 +13,8 @@ def _preview(text: str, width: int = 70) -> str:
 def article_table(
     result: ArticleResult, thresholds: dict[str, float], paragraphs: bool = False
 ) -> str:
-    """The article's topics with scores; with ``paragraphs``, each paragraph's topics too."""
+    """The article's topics with scores; with ``paragraphs``, each paragraph's topics too,
+    and under them the evidence of each topic when the result was explained."""
     lines = [f"{result.source}  ({len(result.paragraphs)} paragraphs)"]
     width = max((len(t) for t in result.scores), default=5)
     lines.append(f"  {'topic':<{width}}  score  threshold  tagged")
@@ -27,6 +28,7 @@ def article_table(
             tags = ", ".join(f"{t} {p.scores[t]:.2f}" for t in p.topics) or "-"
             lines.append(f"  [{p.index:>3}] {tags}")
             lines.append(f"        {_preview(p.text)}")
-    for warning in result.warnings:
-        lines.append(f"  warning: {warning}")
+            for topic, items in p.evidence.items():
+                words = ", ".join(f"{e['term']} ({e['weight']:+.2f})" for e in items) or "-"
+                lines.append(f"        {topic}: {words}")
     return "\n".join(lines)

@@ -8,11 +8,12 @@ probabilities.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,14 @@ from topictag.errors import ModelError
 from topictag.lexicon import compile_lexicon, term_features
 
 _WHITE_SPACES = re.compile(r"\s\s+")
+
+#: Distinct words whose character n-gram columns a block remembers. The memo is emptied when
+#: full, so memory stays bounded whatever the corpus.
+WORD_MEMO_SIZE = 100_000
+
+#: Characters scored in one vectorised step; longer batches are cut, bounding the temporary
+#: arrays (about 50 bytes per character) whatever the batch size.
+SCORE_BATCH_CHARS = 500_000
 
 
 def word_ngrams(
@@ -39,17 +48,24 @@ def word_ngrams(
 def char_wb_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:
     """Character n-grams inside word boundaries, as scikit-learn's ``analyzer='char_wb'``."""
     low, high = ngram_range
-    grams = []
+    grams: list[str] = []
     for word in _WHITE_SPACES.sub(" ", text).split():
-        padded = f" {word} "
-        size = len(padded)
-        for n in range(low, high + 1):
-            if size < n:
-                grams.append(padded)
-                break
-            grams.extend(padded[i : i + n] for i in range(size - n + 1))
-            if size == n:
-                break
+        grams.extend(_word_char_ngrams(word, low, high))
+    return grams
+
+
+def _word_char_ngrams(word: str, low: int, high: int) -> list[str]:
+    """The ``char_wb`` n-grams of one word (padded with a space on each side)."""
+    padded = f" {word} "
+    size = len(padded)
+    grams = []
+    for n in range(low, high + 1):
+        if size < n:
+            grams.append(padded)
+            break
+        grams.extend(padded[i : i + n] for i in range(size - n + 1))
+        if size == n:
+            break
     return grams
 
 
@@ -63,6 +79,7 @@ class _Block:
     idf: np.ndarray | None = None
     token_pattern: re.Pattern[str] | None = None
     patterns: list | None = None
+    memo: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(column indices, values) of this block's non-zero features for one text."""
@@ -89,6 +106,55 @@ class _Block:
             values = values / np.sqrt(np.dot(values, values))
         order = np.argsort(index)
         return index[order], values[order]
+
+    def columns(self, doc: str) -> list[int]:
+        """The column of every in-vocabulary n-gram occurrence of ``doc``, repeats included
+        (``doc`` already lowercased if the block lowercases)."""
+        vocab = self.vocabulary
+        low, high = self.settings["ngram_range"]
+        if self.settings["analyzer"] == "word":
+            grams = word_ngrams(doc, self.token_pattern, (low, high))
+            return [i for i in map(vocab.get, grams) if i is not None]
+        # char_wb n-grams never cross a word boundary, so a word's columns depend on the word
+        # alone: each distinct word is cut into n-grams and looked up once.
+        memo = self.memo
+        out: list[int] = []
+        for word in _WHITE_SPACES.sub(" ", doc).split():
+            cols = memo.get(word)
+            if cols is None:
+                grams = _word_char_ngrams(word, low, high)
+                cols = [i for i in map(vocab.get, grams) if i is not None]
+                if len(memo) >= WORD_MEMO_SIZE:
+                    memo.clear()
+                memo[word] = cols
+            out += cols
+        return out
+
+    def batch(self, docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, value) of every non-zero feature of ``docs``, sorted by row then
+        column. Each row's values depend on its own text only, bit for bit."""
+        if self.kind == "lexicon":
+            dense = np.array(
+                [term_features(self.patterns, doc) for doc in docs], dtype=np.float64
+            ).reshape(len(docs), self.width)
+            rows, cols = np.nonzero(dense)
+            return rows, cols, dense[rows, cols]
+        per_doc = [self.columns(doc) for doc in docs]
+        lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
+        cols = np.fromiter(
+            itertools.chain.from_iterable(per_doc), dtype=np.int64, count=int(lengths.sum())
+        )
+        rows = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+        keys, counts = np.unique(rows * self.width + cols, return_counts=True)
+        rows, cols = np.divmod(keys, self.width)
+        values = counts.astype(np.float64)
+        if self.settings["sublinear_tf"]:
+            values = np.log(values) + 1.0
+        values *= self.idf[cols]
+        if self.settings["norm"] == "l2":
+            norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(docs)))
+            values /= norms[rows]
+        return rows, cols, values
 
 
 class PortableModel:
@@ -145,16 +211,38 @@ class PortableModel:
             raise ModelError(f"{model_dir}: portable model is unreadable ({exc})") from None
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, k) linear scores before the logistic link."""
+        """(n, k) linear scores before the logistic link.
+
+        Texts are scored together in vectorised steps of at most ``SCORE_BATCH_CHARS``
+        characters; a text's scores do not depend on the other texts of the batch.
+        """
+        texts = list(texts)
         out = np.empty((len(texts), len(self.topics)))
-        for i, text in enumerate(texts):
-            columns, values = [], []
-            for block in self.blocks:
-                index, value = block.features(text)
-                columns.append(index + block.offset)  # type: ignore[attr-defined]
-                values.append(value)
-            index = np.concatenate(columns)
-            out[i] = self.coef[:, index] @ np.concatenate(values) + self.intercept
+        start, size = 0, 0
+        for end, text in enumerate(texts):
+            if size and size + len(text) > SCORE_BATCH_CHARS:
+                out[start:end] = self._decision(texts[start:end])
+                start, size = end, 0
+            size += len(text)
+        if start < len(texts):
+            out[start:] = self._decision(texts[start:])
+        return out
+
+    def _decision(self, texts: list[str]) -> np.ndarray:
+        n = len(texts)
+        out = np.tile(self.intercept, (n, 1))
+        lowered = None
+        for block in self.blocks:
+            docs = texts
+            if block.kind == "tfidf" and block.settings["lowercase"]:
+                lowered = lowered if lowered is not None else [t.lower() for t in texts]
+                docs = lowered
+            rows, cols, values = block.batch(docs)
+            if not len(rows):
+                continue
+            weights = self.coef[:, cols + block.offset] * values  # type: ignore[attr-defined]
+            for topic, row_weights in enumerate(weights):
+                out[:, topic] += np.bincount(rows, weights=row_weights, minlength=n)
         return out
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:

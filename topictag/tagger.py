@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from topictag import defaults
+from topictag.language import english_check
 from topictag.paragraphs import split_paragraphs
 from topictag.scorer import PortableModel
 
@@ -26,6 +27,8 @@ class ParagraphResult:
     text: str
     topics: list[str]
     scores: dict[str, float]
+    #: With ``explain``: topic -> the terms that pushed it up (see ``topictag.explain``).
+    evidence: dict[str, list[dict]] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,9 +41,17 @@ class ArticleResult:
     scores: dict[str, float]
     paragraphs: list[ParagraphResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: False when the text does not look like English (see ``topictag.language``): the
+    #: model knows English only, so its topics for such a text mean little.
+    english: bool = True
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain data for JSON; a paragraph has ``evidence`` only when it was explained."""
+        out = asdict(self)
+        for paragraph in out["paragraphs"]:
+            if not paragraph["evidence"]:
+                del paragraph["evidence"]
+        return out
 
 
 class Tagger:
@@ -73,8 +84,12 @@ class Tagger:
     def _named(self, row: np.ndarray) -> dict[str, float]:
         return {t: round(float(s), 6) for t, s in zip(self.topics, row)}
 
-    def tag(self, text: str, source: str | None = None) -> ArticleResult:
-        """Split ``text`` into paragraphs and tag each; the article gets any paragraph's topic."""
+    def tag(self, text: str, source: str | None = None, explain: bool = False) -> ArticleResult:
+        """Split ``text`` into paragraphs and tag each; the article gets any paragraph's topic.
+
+        With ``explain``, each paragraph's ``evidence`` gives, for every topic it was given,
+        the terms that pushed that topic up most (``topictag.explain.evidence``).
+        """
         paragraphs = split_paragraphs(text)
         scores = (
             self.scores([p.text for p in paragraphs])
@@ -84,7 +99,7 @@ class Tagger:
         topics = self.decide(scores)
         article_scores = scores.max(axis=0) if len(paragraphs) else np.zeros(len(self.topics))
         present = {t for row in topics for t in row}
-        return ArticleResult(
+        result = ArticleResult(
             source=source,
             topics=[t for t in self.topics if t in present],
             scores=self._named(article_scores),
@@ -93,14 +108,37 @@ class Tagger:
                 for p, tops, row in zip(paragraphs, topics, scores)
             ],
         )
+        result.english, reason = english_check(text)
+        if not result.english:
+            result.warnings.append(f"text does not look like English ({reason}); topics unreliable")
+        if explain:
+            from topictag.explain import explain as explain_topics
+
+            for p in result.paragraphs:
+                p.evidence = explain_topics(self.model, p.text, p.topics)
+        return result
 
     def tag_batch(self, texts: Iterable[str]) -> list[dict]:
         """Topics and scores of each text taken as a whole article: a plain function of a list
-        of texts, so it runs unchanged in worker processes or Dask partitions."""
-        out = []
-        for text in texts:
-            result = self.tag(text)
-            out.append({"topics": result.topics, "scores": result.scores})
+        of texts, so it runs unchanged in worker processes or Dask partitions.
+
+        The same result as :meth:`tag` on each text; the paragraphs of all texts are scored
+        together, which is faster than one text at a time.
+        """
+        split = [split_paragraphs(text) for text in texts]
+        flat = [p.text for paragraphs in split for p in paragraphs]
+        scores = self.scores(flat) if flat else np.zeros((0, len(self.topics)))
+        hits = scores >= self.thresholds
+        out, start = [], 0
+        for paragraphs in split:
+            end = start + len(paragraphs)
+            if end > start:
+                best, present = scores[start:end].max(axis=0), hits[start:end].any(axis=0)
+            else:
+                best, present = np.zeros(len(self.topics)), np.zeros(len(self.topics), bool)
+            topics = [t for t, hit in zip(self.topics, present) if hit]
+            out.append({"topics": topics, "scores": self._named(best)})
+            start = end
         return out
 
 
@@ -143,9 +181,11 @@ def tag_article(
     source: str | None = None,
     model: str | os.PathLike | None = None,
     threshold: float | None = None,
+    explain: bool = False,
 ) -> ArticleResult:
-    """The full result: paragraphs with offsets, topics and scores, and the article's topics."""
-    return load_model(model, threshold).tag(text, source)
+    """The full result: paragraphs with offsets, topics and scores, and the article's topics;
+    with ``explain``, each paragraph's evidence for its topics."""
+    return load_model(model, threshold).tag(text, source, explain=explain)
 
 
 def tag_batch(texts: Iterable[str], model: str | os.PathLike | None = None) -> list[dict]:

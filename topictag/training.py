@@ -15,6 +15,7 @@ cross-validation inside that fold's training data.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -26,13 +27,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 from sklearn.model_selection import GroupKFold
 
 from topictag import defaults
 from topictag.labels import LabelledData, load_labels
 from topictag.lexicon import compile_lexicon, count_terms, load_lexicon
 from topictag.metrics import binarize, choose_thresholds, report
-from topictag.pipeline import build_pipeline, predict_proba
+from topictag.pipeline import (
+    LexiconFeatures,
+    build_classifier,
+    build_features,
+    build_pipeline,
+    predict_proba,
+)
 from topictag.topics import load_topics
 
 Progress = Callable[[str], None]
@@ -61,19 +69,51 @@ def expand_grid(grid: dict[str, list], has_lexicon: bool) -> list[dict]:
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
 
 
+def _char_min_df(n_texts: int) -> int:
+    return 2 if n_texts >= 50 else 1
+
+
+@contextlib.contextmanager
+def _constant_labels_expected():
+    """A fold may hold no positive example of a rare topic; OneVsRestClassifier then predicts
+    a constant for it and says so. That is expected inside small folds."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
+        yield
+
+
 def _fit(texts, y, params, lexicon, topics):
+    """The full pipeline for one configuration, fitted on ``texts``."""
     pipeline = build_pipeline(
         C=params["C"],
         lexicon=lexicon if params.get("lexicon") else None,
         topics=topics,
-        char_min_df=2 if len(texts) >= 50 else 1,
+        char_min_df=_char_min_df(len(texts)),
     )
-    with warnings.catch_warnings():
-        # A fold may hold no positive example of a rare topic; OneVsRestClassifier then
-        # predicts a constant for it and says so. That is expected inside small folds.
-        warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
+    with _constant_labels_expected():
         pipeline.fit(list(texts), y)
     return pipeline
+
+
+def _fold_predictions(train_texts, y_train, val_texts, configs, lexicon_train, lexicon_val):
+    """Validation probabilities of every configuration for one inner fold.
+
+    The same steps as :func:`_fit` then ``predict_proba``, with the text features fitted once
+    per fold instead of once per configuration (they do not depend on ``C``).
+    """
+    features = build_features(char_min_df=_char_min_df(len(train_texts)))
+    x_train = features.fit_transform(list(train_texts))
+    x_val = features.transform(list(val_texts))
+    out = []
+    with _constant_labels_expected():
+        for params in configs:
+            a, b = x_train, x_val
+            if params.get("lexicon"):
+                a = sparse.hstack([x_train, lexicon_train]).tocsr()
+                b = sparse.hstack([x_val, lexicon_val]).tocsr()
+            classifier = build_classifier(params["C"]).fit(a, y_train)
+            out.append(np.asarray(classifier.predict_proba(b), dtype=np.float64))
+    return out
 
 
 def fit_selected(
@@ -90,24 +130,38 @@ def fit_selected(
     n_groups = len(set(groups))
     if n_groups < 2:
         params = configs[0]
-        return Fitted(
-            _fit(texts, y, params, lexicon, topics), params, np.full(len(topics), 0.5), None
-        )
+        pipeline = _fit(texts, y, params, lexicon, topics)
+        return Fitted(pipeline, params, np.full(len(topics), 0.5), None)
     splitter = GroupKFold(n_splits=min(inner_folds, n_groups))
-    splits = list(splitter.split(np.zeros(len(texts)), groups=groups))
     texts = np.asarray(texts, dtype=object)
+    lex = (
+        LexiconFeatures(lexicon=lexicon, topics=topics).fit([]).transform(texts)
+        if lexicon
+        else np.zeros((len(texts), 0))
+    )
+    oof = [np.zeros(y.shape, dtype=np.float64) for _ in configs]
+    for train_idx, val_idx in splitter.split(np.zeros(len(texts)), groups=groups):
+        fold = _fold_predictions(
+            texts[train_idx], y[train_idx], texts[val_idx], configs, lex[train_idx], lex[val_idx]
+        )
+        for scores, predicted in zip(oof, fold):
+            scores[val_idx] = predicted
     best = None
-    for params in configs:
-        oof = np.zeros(y.shape, dtype=np.float64)
-        for train_idx, val_idx in splits:
-            model = _fit(texts[train_idx], y[train_idx], params, lexicon, topics)
-            oof[val_idx] = predict_proba(model, texts[val_idx])
-        thresholds = choose_thresholds(y, oof, defaults.THRESHOLD_GRID)
-        score = report(y, oof >= thresholds, topics)["macro_f1"]
+    for params, scores in zip(configs, oof):
+        thresholds = choose_thresholds(y, scores, defaults.THRESHOLD_GRID)
+        score = report(y, scores >= thresholds, topics)["macro_f1"]
         if best is None or score > best[0] + 1e-12:
             best = (score, params, thresholds)
     score, params, thresholds = best
     return Fitted(_fit(texts, y, params, lexicon, topics), params, thresholds, score)
+
+
+def _held_out_fold(texts, y, articles, train, test, topics, lexicon, grid, inner_folds):
+    """Fit with selection on the ``train`` rows, return 0/1 predictions for the ``test`` rows."""
+    fitted = fit_selected(
+        texts[train], y[train], articles[train], topics, lexicon, grid, inner_folds
+    )
+    return predict_proba(fitted.pipeline, texts[test]) >= fitted.thresholds
 
 
 def _grouped_predictions(
@@ -119,30 +173,38 @@ def _grouped_predictions(
     train_rows: Callable[[np.ndarray], np.ndarray],
     progress: Progress,
     name: str,
+    n_jobs: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Hold out each real article in turn; return (test row indices, their 0/1 predictions)."""
+    """Hold out each real article in turn; return (test row indices, their 0/1 predictions).
+
+    Folds run in ``n_jobs`` processes; results come back in fold order.
+    """
+    from joblib import Parallel, delayed
+
     articles = np.asarray(data.articles, dtype=object)
+    texts = np.asarray(data.texts, dtype=object)
     real = np.asarray(data.real)
-    held_out = sorted(set(articles[real]))
-    rows, preds = [], []
-    for k, article in enumerate(held_out, 1):
-        test = np.flatnonzero(real & (articles == article))
+    folds = []
+    for article in sorted(set(articles[real])):
         train = train_rows(articles != article)
-        progress(
-            f"{name}: fold {k}/{len(held_out)} (held out {article}, {len(train)} training rows)"
-        )
-        if len(set(articles[train])) == 0:
-            continue
-        texts = np.asarray(data.texts, dtype=object)
-        fitted = fit_selected(
-            texts[train], y[train], articles[train], data.topics, lexicon, grid, inner_folds
-        )
-        scores = predict_proba(fitted.pipeline, texts[test])
-        rows.append(test)
-        preds.append(scores >= fitted.thresholds)
-    if not rows:
+        if len(train):
+            folds.append((article, train, np.flatnonzero(real & (articles == article))))
+    if not folds:
         return np.zeros(0, dtype=int), np.zeros((0, y.shape[1]), dtype=bool)
-    return np.concatenate(rows), np.concatenate(preds)
+    jobs = (
+        delayed(_held_out_fold)(
+            texts, y, articles, train, test, data.topics, lexicon, grid, inner_folds
+        )
+        for _, train, test in folds
+    )
+    preds = []
+    for k, pred in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), 1):
+        article, train, _ = folds[k - 1]
+        progress(
+            f"{name}: fold {k}/{len(folds)} done (held out {article}, {len(train)} training rows)"
+        )
+        preds.append(pred)
+    return np.concatenate([test for _, _, test in folds]), np.concatenate(preds)
 
 
 def keyword_predictions(texts: Sequence[str], lexicon: dict, topics: Sequence[str]) -> np.ndarray:
@@ -157,6 +219,8 @@ def evaluate(
     grid: dict[str, list],
     inner_folds: int = defaults.INNER_FOLDS,
     progress: Progress = _quiet,
+    n_jobs: int = 1,
+    baselines: bool = True,
 ) -> dict:
     """Every honest figure for this data: see the module docstring."""
     topics = data.topics
@@ -164,50 +228,67 @@ def evaluate(
     real = np.asarray(data.real)
     authored = ~real
     out: dict = {}
-    if real.sum() and len(set(np.asarray(data.articles)[real])) >= 2:
+
+    def held_out(name, train_rows):
         rows, pred = _grouped_predictions(
-            data,
-            y,
-            lexicon,
-            grid,
-            inner_folds,
-            np.flatnonzero,
-            progress,
-            "leave one article out",
+            data, y, lexicon, grid, inner_folds, train_rows, progress, name, n_jobs
         )
-        out["leave_one_article_out"] = report(y[rows], pred, topics)
+        return report(y[rows], pred, topics)
+
+    if len(set(np.asarray(data.articles)[real])) >= 2:
+        out["leave_one_article_out"] = held_out("leave one article out", np.flatnonzero)
         if authored.any():
-            rows, pred = _grouped_predictions(
-                data,
-                y,
-                lexicon,
-                grid,
-                inner_folds,
-                lambda keep: np.flatnonzero(keep & real),
-                progress,
-                "seeds only",
-            )
-            out["seeds_only"] = report(y[rows], pred, topics)
+            out["seeds_only"] = held_out("seeds only", lambda keep: np.flatnonzero(keep & real))
     if authored.any() and real.any():
         progress("authored only -> real articles")
         texts = np.asarray(data.texts, dtype=object)
         articles = np.asarray(data.articles, dtype=object)
-        fitted = fit_selected(
-            texts[authored], y[authored], articles[authored], topics, lexicon, grid, inner_folds
+        pred = _held_out_fold(
+            texts,
+            y,
+            articles,
+            np.flatnonzero(authored),
+            np.flatnonzero(real),
+            topics,
+            lexicon,
+            grid,
+            inner_folds,
         )
-        scores = predict_proba(fitted.pipeline, texts[real])
-        out["authored_only"] = report(y[real], scores >= fitted.thresholds, topics)
-    if real.any():
+        out["authored_only"] = report(y[real], pred, topics)
+    if baselines and real.any():
         real_texts = [t for t, r in zip(data.texts, real) if r]
-        baselines = {
+        out["baselines"] = {
             "all_topics": report(y[real], np.ones_like(y[real], dtype=bool), topics),
         }
         if lexicon:
-            baselines["keywords"] = report(
+            out["baselines"]["keywords"] = report(
                 y[real], keyword_predictions(real_texts, lexicon, topics), topics
             )
-        out["baselines"] = baselines
     return out
+
+
+def lexicon_ablation(
+    data: LabelledData, grid: dict[str, list], inner_folds: int, progress: Progress, n_jobs: int
+) -> dict:
+    """The same evaluations without the lexicon features, so the gain from it is on record."""
+    without = evaluate(
+        data,
+        {},
+        {**grid, "lexicon": [False]},
+        inner_folds,
+        lambda m: progress(f"without lexicon: {m}"),
+        n_jobs,
+        baselines=False,
+    )
+    return {
+        name: {
+            "macro_f1": r["macro_f1"],
+            "micro_f1": r["micro_f1"],
+            "f1": {t: v["f1"] for t, v in r["per_topic"].items()},
+        }
+        for name, r in without.items()
+        if name != "seeds_only"
+    }
 
 
 def data_summary(data: LabelledData, lexicon: dict) -> dict:
@@ -260,6 +341,8 @@ def train(
     inner_folds: int = defaults.INNER_FOLDS,
     run_evaluation: bool = True,
     progress: Progress = _quiet,
+    n_jobs: int = defaults.N_JOBS,
+    ablation: bool = True,
 ) -> dict:
     """Train on every labelled paragraph, evaluate, and write the model to ``model_dir``.
 
@@ -277,7 +360,13 @@ def train(
     progress(f"loading labels from {labels_path}")
     data = load_labels(labels_path, topics, seeds_path, warn=lambda m: progress(f"warning: {m}"))
 
-    evaluation = evaluate(data, lexicon, grid, inner_folds, progress) if run_evaluation else {}
+    evaluation: dict = {}
+    if run_evaluation:
+        evaluation = evaluate(data, lexicon, grid, inner_folds, progress, n_jobs)
+        if lexicon and ablation:
+            evaluation["without_lexicon"] = lexicon_ablation(
+                data, grid, inner_folds, progress, n_jobs
+            )
     progress("fitting the final model on all labelled paragraphs")
     y = binarize(data.labels, topics)
     fitted = fit_selected(data.texts, y, data.articles, topics, lexicon, grid, inner_folds)

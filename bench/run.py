@@ -1,0 +1,309 @@
+"""Benchmark topictag in one run: CLI cold start, tagging throughput, and peak memory on a
+generated corpus.
+
+    python bench/run.py            # the figures quoted in the README (1 GB corpus: minutes)
+    python bench/run.py --quick    # a 50 MB corpus and fewer repeats, for a fast check
+
+It uses the model in model/ (or $TOPICTAG_MODEL) and the seed paragraphs in labels/seeds.jsonl.
+Throughput is measured on articles made of seed paragraphs, so every word is one the scorer has
+seen before; the "no word memo" line shows the same scorer when every word is new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_ARTICLE = sorted((ROOT / "seeds").glob("*.txt"))[0]
+CLI = Path(sys.executable).parent / "topictag"
+
+TARGETS = {
+    "cold start (s)": 0.3,
+    "1 process vs scikit-learn": 1.5,
+    "2 processes vs 1": 1.8,
+    "peak memory (MB)": 500,
+}
+
+
+def seed_paragraphs() -> list[str]:
+    with open(ROOT / "labels" / "seeds.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line)["text"] for line in fh]
+
+
+def make_articles(paragraphs: list[str], n: int, seed: int = 0) -> list[str]:
+    """``n`` articles of 3 to 12 seed paragraphs each, separated by blank lines."""
+    rng = random.Random(seed)
+    return ["\n\n".join(rng.choices(paragraphs, k=rng.randint(3, 12))) for _ in range(n)]
+
+
+# Cold start ----------------------------------------------------------------------------------
+
+
+def wall_times(command: list[str], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def cold_start(runs: int) -> dict:
+    tag = [str(CLI), "tag", str(SEED_ARTICLE.relative_to(ROOT)), "--format", "json"]
+    wall_times(tag, 1)  # compiled bytecode and the OS file cache, as after any first run
+    return {
+        "command": " ".join(["topictag", *tag[1:]]),
+        "topictag_median_s": statistics.median(wall_times(tag, runs)),
+        "python_pass_median_s": statistics.median(wall_times([sys.executable, "-c", "pass"], runs)),
+        "runs": runs,
+    }
+
+
+# Throughput ----------------------------------------------------------------------------------
+
+_TAGGER = None
+
+
+def _load(kind: str, memo: bool = True) -> None:
+    """Load a tagger in this process: the portable scorer, or the scikit-learn pipeline behind
+    the very same Tagger code (paragraph split, thresholds, article = any paragraph)."""
+    global _TAGGER
+    from topictag import defaults, scorer
+    from topictag.tagger import Tagger
+
+    if not memo:
+        scorer.WORD_MEMO_SIZE = 0
+    tagger = Tagger.load()
+    if kind == "sklearn":
+        from topictag.artifact import load_pipeline
+
+        pipeline = load_pipeline(defaults.model_dir())
+
+        class SklearnTagger(Tagger):
+            def scores(self, texts):
+                return pipeline.predict_proba(list(texts))
+
+        tagger = SklearnTagger(tagger.model)
+    _TAGGER = tagger
+
+
+def _tag(texts: list[str]) -> int:
+    return len(_TAGGER.tag_batch(texts))
+
+
+def throughput(kind: str, processes: int, texts: list[str], memo: bool = True) -> float:
+    """Seconds to tag ``texts`` with ``processes`` worker processes, each with its model
+    already loaded (start-up is not timed)."""
+    chunks = [texts[i : i + 200] for i in range(0, len(texts), 200)]
+    with ProcessPoolExecutor(
+        processes, mp_context=get_context("spawn"), initializer=_load, initargs=(kind, memo)
+    ) as pool:
+        list(pool.map(_tag, [chunks[0]] * processes))  # warm every worker
+        start = time.perf_counter()
+        done = sum(pool.map(_tag, chunks))
+        seconds = time.perf_counter() - start
+    assert done == len(texts)
+    return seconds
+
+
+def throughputs(n_articles: int) -> dict:
+    from topictag.paragraphs import split_paragraphs
+
+    texts = make_articles(seed_paragraphs(), n_articles)
+    paragraphs = sum(len(split_paragraphs(t)) for t in texts)
+    words = sum(len(t.split()) for t in texts)
+    out = {"articles": len(texts), "paragraphs": paragraphs, "words": words}
+    for label, kind, processes, memo in [
+        ("topictag, 1 process", "portable", 1, True),
+        ("topictag, 2 processes", "portable", 2, True),
+        ("topictag, 1 process, no word memo", "portable", 1, False),
+        ("scikit-learn, 1 process", "sklearn", 1, True),
+        ("scikit-learn, 2 processes", "sklearn", 2, True),
+    ]:
+        seconds = throughput(kind, processes, texts, memo)
+        out[label] = {
+            "paragraphs_per_s": paragraphs / seconds,
+            "words_per_s": words / seconds,
+            "seconds": seconds,
+        }
+    return out
+
+
+# Peak memory ---------------------------------------------------------------------------------
+
+
+def write_corpus(path: Path, size_bytes: int) -> int:
+    """A JSON Lines corpus of about ``size_bytes`` bytes; returns its number of rows."""
+    paragraphs = seed_paragraphs()
+    rng = random.Random(1)
+    rows = written = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        while written < size_bytes:
+            lines = []
+            for _ in range(1000):
+                text = "\n\n".join(rng.choices(paragraphs, k=rng.randint(3, 12)))
+                lines.append(json.dumps({"id": rows, "source": "bench", "text": text}) + "\n")
+                rows += 1
+            block = "".join(lines)
+            fh.write(block)
+            written += len(block.encode("utf-8"))
+    return rows
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident memory (bytes) of a process and all its descendants, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def peak_memory(size_mb: int, num_proc: int, workdir: str | None) -> dict:
+    import resource
+
+    tmp = Path(tempfile.mkdtemp(prefix="topictag-bench-", dir=workdir))
+    try:
+        corpus = tmp / "corpus.jsonl"
+        rows = write_corpus(corpus, size_mb * 1_000_000)
+        size = corpus.stat().st_size
+        output = tmp / "tagged.parquet"
+        command = [str(CLI), "tag", "--input", str(corpus), "--output", str(output)]
+        command += ["--num-proc", str(num_proc)]
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)
+        peak = [0]
+        sampling = hasattr(os, "listdir") and Path("/proc/self/status").exists()
+
+        def sample() -> None:
+            while process.poll() is None:
+                peak[0] = max(peak[0], _tree_rss(process.pid))
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        if sampling:
+            sampler.start()
+        stdout, _ = process.communicate()
+        seconds = time.perf_counter() - start
+        if sampling:
+            sampler.join()
+        if process.returncode != 0:
+            raise SystemExit(f"bench: the corpus run failed ({process.returncode})")
+        summary = json.loads(stdout)
+        largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
+        return {
+            "command": " ".join(["topictag", *command[1:]]).replace(str(tmp), "$TMP"),
+            "corpus_mb": size / 1e6,
+            "rows": rows,
+            "tagged": summary["tagged"],
+            "seconds": seconds,
+            "rows_per_s": rows / seconds,
+            "peak_rss_all_processes_mb": peak[0] / 1e6 if sampling else None,
+            "peak_rss_largest_process_mb": largest / 1e6,
+            "output_mb": output.stat().st_size / 1e6,
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# Report --------------------------------------------------------------------------------------
+
+
+def report(results: dict) -> str:
+    cold, speed, memory = results["cold_start"], results["throughput"], results["memory"]
+    one = speed["topictag, 1 process"]["paragraphs_per_s"]
+    two = speed["topictag, 2 processes"]["paragraphs_per_s"]
+    sk = speed["scikit-learn, 1 process"]["paragraphs_per_s"]
+    peak = memory["peak_rss_all_processes_mb"] or memory["peak_rss_largest_process_mb"]
+    checks = [
+        ("cold start (s)", cold["topictag_median_s"], "<="),
+        ("1 process vs scikit-learn", one / sk, ">="),
+        ("2 processes vs 1", two / one, ">="),
+        ("peak memory (MB)", peak, "<="),
+    ]
+    lines = [
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "",
+        f"cold start, median of {cold['runs']} runs:",
+        f"  {cold['command']:<60} {cold['topictag_median_s']:.3f} s",
+        f"  {'python -c pass':<60} {cold['python_pass_median_s']:.3f} s",
+        "",
+        f"tag_batch on {speed['articles']} articles ({speed['paragraphs']} paragraphs, "
+        f"{speed['words']} words):",
+    ]
+    for label, figures in speed.items():
+        if isinstance(figures, dict):
+            lines.append(
+                f"  {label:<36} {figures['paragraphs_per_s']:>9,.0f} paragraphs/s "
+                f"{figures['words_per_s']:>11,.0f} words/s"
+            )
+    lines += [
+        "",
+        f"corpus of {memory['corpus_mb']:,.0f} MB ({memory['rows']:,} articles):",
+        f"  {memory['command']}",
+        f"  {memory['seconds']:,.1f} s, {memory['rows_per_s']:,.0f} articles/s; peak memory "
+        f"{peak:,.0f} MB for all processes "
+        f"(largest single process {memory['peak_rss_largest_process_mb']:,.0f} MB)",
+        "",
+        "targets:",
+    ]
+    for name, value, sign in checks:
+        target = TARGETS[name]
+        met = value <= target if sign == "<=" else value >= target
+        lines.append(
+            f"  {name:<28} {value:8.2f}  target {sign} {target:<6} {'met' if met else 'MISSED'}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="50 MB corpus, fewer repeats")
+    parser.add_argument("--corpus-mb", type=int, help="corpus size (default 1000, quick 50)")
+    parser.add_argument("--num-proc", type=int, default=2, help="processes for the corpus run")
+    parser.add_argument("--workdir", help="where to write the corpus (default: system temp)")
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    args = parser.parse_args()
+    size_mb = args.corpus_mb or (50 if args.quick else 1000)
+    results = {
+        "cold_start": cold_start(7 if args.quick else 21),
+        "throughput": throughputs(300 if args.quick else 1500),
+        "memory": peak_memory(size_mb, args.num_proc, args.workdir),
+    }
+    print(report(results))
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,591 @@
+"""Tag a whole corpus file: JSON Lines, CSV or Parquet in; JSON Lines or Parquet out.
+
+Each row's text is tagged as an article (:meth:`topictag.Tagger.tag_batch`: the article's topics
+are those of any of its paragraphs, its scores the highest over its paragraphs). The output
+keeps every input column and adds ``topics`` (a list of topic names) and ``scores`` (topic ->
+probability; a struct column in Parquet).
+
+Memory stays bounded whatever the size of the corpus: rows are read, tagged and written in
+chunks of at most ``CHUNK_ROWS`` rows (and ``CHUNK_CHARS`` characters of text), with at most
+two chunks per worker process in flight. The largest single row still has to fit in memory,
+and a Parquet input is read one row group at a time.
+
+How each format is read:
+
+- CSV and Parquet are streamed through HuggingFace ``datasets``
+  (``load_dataset(..., streaming=True)``). CSV columns are kept as text exactly as written
+  (no type guessing, which could differ between chunks); only an empty field is null.
+- JSON Lines is read line by line here, not through ``datasets``: its JSON reader parses
+  blocks of lines with pyarrow, so a malformed line or a text that is a number cannot be
+  traced to its line number, and it re-encodes fields of mixed types as JSON strings, which
+  would change the texts. Reading one line at a time keeps every value as written and names
+  the line of each problem.
+
+A bad row (text null or not a string, a malformed JSON line, a line that is not a JSON object)
+is reported with its row number: ``line N`` of a JSON Lines file (blank lines count),
+``row N`` of a CSV or Parquet file (data rows from 1, the CSV header not counted).
+``on_error="fail"`` stops at the first one; ``"skip"`` reports it and leaves it out of the
+output. A missing text column stops the run whatever ``on_error`` says.
+
+The output is written to a temporary file next to the final one and renamed into place only
+when every row is done, so an interrupted or failed run leaves no half-written file and an
+existing file of the same name untouched.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import secrets
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from topictag import defaults
+from topictag.errors import InputError, TopictagError
+from topictag.tagger import Tagger, load_model
+
+#: Rows per chunk: the unit of tagging, of work sent to a worker and of a Parquet row group.
+CHUNK_ROWS = 1000
+#: A chunk is also cut when its texts reach this many characters (long articles).
+CHUNK_CHARS = 2_000_000
+#: Bad rows reported one by one on stderr (and listed in the summary); the rest are counted.
+MAX_REPORTED = 100
+
+INPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+OUTPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+ADDED = ("topics", "scores")
+ON_ERROR = ("fail", "skip")
+
+
+@dataclass
+class _Chunk:
+    """Good rows of one stretch of the input, with their texts and how much input they used."""
+
+    texts: list[str]
+    read: int  # input rows read for this chunk, bad ones included
+    rows: list[dict] | None = None  # JSON Lines: the row objects
+    table: object = None  # CSV, Parquet: a pyarrow Table of the good rows
+    nbytes: int = 0  # JSON Lines: bytes read for this chunk
+
+
+def tag_corpus(
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike | None = None,
+    *,
+    text_field: str = "text",
+    num_proc: int = 1,
+    on_error: str = "fail",
+    model: str | os.PathLike | None = None,
+    threshold: float | None = None,
+    progress: bool = True,
+    chunk_rows: int = CHUNK_ROWS,
+    warn: Callable[[str], None] | None = None,
+) -> dict:
+    """Tag every row of ``input_path`` (``.jsonl``, ``.csv`` or ``.parquet``) and write it with
+    its ``topics`` and ``scores`` to ``output_path`` (``.jsonl`` or ``.parquet``; ``None`` or
+    ``-`` writes JSON Lines to stdout).
+
+    ``num_proc`` worker processes tag chunks in parallel; the output keeps the input order.
+    ``on_error`` is ``"fail"`` (stop at the first bad row, write nothing) or ``"skip"`` (report
+    the row through ``warn``, default stderr, and go on). ``progress`` shows a progress bar on
+    stderr when stderr is a terminal.
+
+    Returns a summary: ``{"input", "output", "rows", "tagged", "skipped", "errors", "seconds"}``
+    where ``rows`` counts the input rows read and ``errors`` lists the first bad rows.
+    Raises :class:`~topictag.InputError` for an unreadable corpus, a missing text column or
+    (with ``on_error="fail"``) a bad row.
+    """
+    started = time.perf_counter()
+    source = Path(input_path)
+    in_fmt = _format(source, INPUT_FORMATS, "corpus")
+    to_stdout = output_path is None or str(output_path) == "-"
+    target = None if to_stdout else Path(output_path)
+    out_fmt = "jsonl" if target is None else _format(target, OUTPUT_FORMATS, "output")
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
+    if num_proc < 1 or chunk_rows < 1:
+        raise ValueError("num_proc and chunk_rows must be at least 1")
+    if not source.is_file():
+        raise InputError(f"{source}: {'is a directory' if source.is_dir() else 'no such file'}")
+    if target is not None and not target.parent.is_dir():
+        raise InputError(f"{target}: no such directory: {target.parent}")
+    tagger = load_model(model, threshold)
+
+    summary = {"input": str(source), "output": None if target is None else str(target)}
+    counts = {"rows": 0, "tagged": 0, "skipped": 0}
+    errors: list[str] = []
+    say = warn or _stderr
+
+    def bad(where: str, problem: str) -> None:
+        message = f"{source}: {where}: {problem}"
+        if on_error == "fail":
+            raise InputError(message)
+        counts["skipped"] += 1
+        if len(errors) < MAX_REPORTED:
+            errors.append(message)
+            say(f"{message} (skipped)")
+        elif len(errors) == MAX_REPORTED:
+            errors.append("...")
+            say(f"{source}: more bad rows skipped; only the first {MAX_REPORTED} are shown")
+
+    if in_fmt == "jsonl":
+        chunks = _read_jsonl(source, text_field, bad, chunk_rows)
+    else:
+        chunks = _read_with_datasets(source, in_fmt, text_field, bad, chunk_rows)
+    with (
+        _progress_bar(source, in_fmt, progress) as bar,
+        _output(target, out_fmt, tagger.topics) as writer,
+        contextlib.closing(
+            _tagged(chunks, tagger, num_proc, defaults.model_dir(model), threshold)
+        ) as tagged,
+    ):
+        for chunk, results in tagged:
+            writer.write(chunk, results)
+            counts["rows"] += chunk.read
+            counts["tagged"] += len(results)
+            bar.update(chunk.nbytes if in_fmt == "jsonl" else chunk.read)
+    summary.update(counts)
+    summary["errors"] = errors
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _stderr(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"warning: {message}", file=sys.stderr)
+
+
+def _format(path: Path, formats: dict[str, str], what: str) -> str:
+    try:
+        return formats[path.suffix.lower()]
+    except KeyError:
+        allowed = ", ".join(sorted(formats))
+        raise InputError(f"{path}: unsupported {what} format; use one of {allowed}") from None
+
+
+def _text_problem(value, field: str) -> str | None:
+    """Why ``value`` cannot be tagged as the text of a row, or None if it can."""
+    if isinstance(value, str):
+        return None
+    if value is None:
+        return f"{field!r} is null"
+    return f"{field!r} is {type(value).__name__}, not a string"
+
+
+def _check_free(columns: Iterable[str], where: str) -> None:
+    taken = [name for name in ADDED if name in columns]
+    if taken:
+        raise InputError(
+            f"{where}: already has a column named {taken[0]!r}, which the output adds; "
+            "rename or drop it first"
+        )
+
+
+# Reading -----------------------------------------------------------------------------------
+
+
+def _read_jsonl(
+    path: Path, field: str, bad: Callable[[str, str], None], chunk_rows: int
+) -> Iterator[_Chunk]:
+    """Chunks of good rows, one JSON object per line (see the module docstring for why not
+    through ``datasets``)."""
+    rows: list[dict] = []
+    texts: list[str] = []
+    read = nbytes = chars = 0
+    checked = False
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, 1):
+            nbytes += len(line)
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            if not line.strip():
+                continue
+            read += 1
+            where = f"line {number}"
+            try:
+                row = json.loads(line)
+            except UnicodeDecodeError:
+                bad(where, "not UTF-8 text")
+                continue
+            except json.JSONDecodeError as exc:
+                bad(where, f"not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(row, dict):
+                bad(where, f"not a JSON object but {type(row).__name__}")
+                continue
+            if not checked:
+                if field not in row:
+                    raise InputError(
+                        f"{path}: {where}: no field {field!r} (fields: {', '.join(row)}); "
+                        "name the text field with --text-field"
+                    )
+                checked = True
+            if "topics" in row or "scores" in row:
+                _check_free(row, f"{path}: {where}")
+            text = row.get(field)
+            problem = f"no field {field!r}" if field not in row else _text_problem(text, field)
+            if problem:
+                bad(where, problem)
+                continue
+            rows.append(row)
+            texts.append(text)
+            chars += len(text)
+            if len(rows) >= chunk_rows or chars >= CHUNK_CHARS:
+                yield _Chunk(texts, read, rows=rows, nbytes=nbytes)
+                rows, texts, read, nbytes, chars = [], [], 0, 0, 0
+    if read or nbytes:
+        yield _Chunk(texts, read, rows=rows, nbytes=nbytes)
+
+
+def _csv_columns(path: Path) -> list[str]:
+    import csv
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), None)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; convert it to UTF-8") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: not valid CSV ({exc})") from None
+    if not header:
+        raise InputError(f"{path}: empty CSV file; the first line must name the columns")
+    if len(set(header)) != len(header):
+        raise InputError(f"{path}: the CSV header names a column twice: {', '.join(header)}")
+    return header
+
+
+def _read_with_datasets(
+    path: Path, fmt: str, field: str, bad: Callable[[str, str], None], chunk_rows: int
+) -> Iterator[_Chunk]:
+    """Chunks of good rows of a CSV or Parquet file, streamed by ``datasets``."""
+    import datasets
+    import pyarrow as pa
+
+    kwargs: dict = {}
+    if fmt == "csv":
+        columns = _csv_columns(path)
+        kwargs = {
+            "features": datasets.Features({c: datasets.Value("string") for c in columns}),
+            "keep_default_na": False,  # "NA" or "null" in a text stays text
+            "na_values": [""],
+        }
+    else:
+        import pyarrow.parquet as pq
+
+        try:
+            schema = pq.read_schema(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+        columns = schema.names
+        if field in columns and not (
+            pa.types.is_string(schema.field(field).type)
+            or pa.types.is_large_string(schema.field(field).type)
+        ):
+            raise InputError(f"{path}: column {field!r} holds {schema.field(field).type}, not text")
+    if field not in columns:
+        raise InputError(
+            f"{path}: no column {field!r} (columns: {', '.join(columns)}); "
+            "name the text column with --text-field"
+        )
+    _check_free(columns, str(path))
+
+    number = 0
+    try:
+        with _quiet_datasets():
+            stream = datasets.load_dataset(
+                fmt, data_files=str(path), split="train", streaming=True, **kwargs
+            )
+            for table in stream.with_format("arrow").iter(batch_size=chunk_rows):
+                keep, texts = [], []
+                for i, text in enumerate(table.column(field).to_pylist()):
+                    problem = _text_problem(text, field)
+                    if problem and fmt == "csv":  # CSV has no null: the field was left empty
+                        problem = f"{field!r} is empty"
+                    if problem:
+                        bad(f"row {number + i + 1}", problem)
+                    else:
+                        keep.append(i)
+                        texts.append(text)
+                number += table.num_rows
+                read = table.num_rows
+                if len(keep) < read:
+                    table = table.take(pa.array(keep, pa.int64()))
+                yield from _cut(table, texts, read)
+    except (ValueError, pa.ArrowException, OSError) as exc:  # pandas' ParserError is a ValueError
+        kind = "CSV" if fmt == "csv" else "Parquet"
+        raise InputError(f"{path}: not valid {kind} ({' '.join(str(exc).split())})") from None
+
+
+def _cut(table, texts: list[str], read: int) -> Iterator[_Chunk]:
+    """The good rows of one batch as chunks of at most ``CHUNK_CHARS`` characters of text."""
+    bounds, start, size = [], 0, 0
+    for i, text in enumerate(texts):
+        if size and size + len(text) > CHUNK_CHARS:
+            bounds.append((start, i))
+            start, size = i, 0
+        size += len(text)
+    bounds.append((start, len(texts)))
+    for j, (a, b) in enumerate(bounds):
+        last = j == len(bounds) - 1
+        yield _Chunk(texts[a:b], read if last else 0, table=table.slice(a, b - a))
+
+
+@contextlib.contextmanager
+def _quiet_datasets():
+    """Silence ``datasets``' own log lines (it logs a read error before raising it): the
+    error reaches the user once, as an :class:`InputError`."""
+    import logging
+
+    logger = logging.getLogger("datasets")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _progress_bar(source: Path, fmt: str, enabled: bool):
+    """A progress bar on stderr, shown only when stderr is a terminal: bytes of a JSON Lines
+    file, rows of a Parquet file (whose row count is known) or of a CSV file."""
+    from tqdm import tqdm
+
+    if fmt == "jsonl":
+        options = {"total": source.stat().st_size, "unit": "B", "unit_scale": True}
+    elif fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        options = {"total": pq.ParquetFile(source).metadata.num_rows, "unit": "rows"}
+    else:
+        options = {"unit": "rows"}
+    bar = tqdm(
+        desc=f"tagging {source.name}",
+        file=sys.stderr,
+        disable=None if enabled else True,
+        dynamic_ncols=True,
+        **options,
+    )
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+# Tagging -----------------------------------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _init_worker(model_dir: str, threshold: float | None) -> None:
+    """Load the model once per worker process; Ctrl-C is left to the parent."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _WORKER["tagger"] = Tagger.load(model_dir, threshold)
+    except Exception as exc:  # reported by the first task, not by a pool that respawns forever
+        _WORKER["error"] = exc
+
+
+def _tag_texts(texts: list[str]) -> list[dict]:
+    if "error" in _WORKER:
+        raise _WORKER["error"]
+    return _WORKER["tagger"].tag_batch(texts)
+
+
+def _tagged(
+    chunks: Iterable[_Chunk],
+    tagger: Tagger,
+    num_proc: int,
+    model_dir: Path,
+    threshold: float | None,
+) -> Iterator[tuple[_Chunk, list[dict]]]:
+    """Each chunk with its results, in input order. With ``num_proc > 1`` the chunks are tagged
+    by worker processes, at most two chunks per worker in flight, so reading never runs far
+    ahead of tagging (``Pool.imap`` would read the whole input ahead)."""
+    if num_proc == 1:
+        for chunk in chunks:
+            yield chunk, tagger.tag_batch(chunk.texts)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # spawn, not fork: the parent may hold threads (pyarrow), which fork does not copy safely.
+    # An executor rather than multiprocessing.Pool: a worker that dies (killed, out of memory)
+    # breaks it with an error instead of hanging the run.
+    executor = ProcessPoolExecutor(
+        num_proc,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(str(Path(model_dir).resolve()), threshold),
+    )
+    finished = False
+    try:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append((chunk, executor.submit(_tag_texts, chunk.texts)))
+            if len(pending) >= 2 * num_proc:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+        finished = True
+    except BrokenProcessPool:
+        raise TopictagError(
+            "a worker process stopped unexpectedly (killed, or out of memory?); "
+            "run with --num-proc 1 to see the problem"
+        ) from None
+    finally:
+        # On failure, drop the queued chunks; workers finish their current one and exit.
+        executor.shutdown(wait=finished, cancel_futures=not finished)
+
+
+# Writing -----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _output(target: Path | None, fmt: str, topics: list[str]):
+    """A writer for the output; the file appears under its name only if the body succeeds."""
+    if target is None:
+        writer = _JsonlWriter(sys.stdout)
+        yield writer
+        sys.stdout.flush()
+        return
+    tmp = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    try:
+        if fmt == "jsonl":
+            with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
+                yield _JsonlWriter(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+        else:
+            writer = _ParquetWriter(tmp, topics)
+            try:
+                yield writer
+            finally:
+                writer.close()  # on failure too, so that the file can be removed
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def _jsonable(value):
+    """JSON for the values a CSV or Parquet cell may hold beyond JSON's own types."""
+    if hasattr(value, "isoformat"):  # date, time, datetime
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)  # Decimal, timedelta, ...
+
+
+class _JsonlWriter:
+    """One JSON object per row: the input fields, then ``topics`` and ``scores``."""
+
+    def __init__(self, fh):
+        self.fh = fh
+
+    def write(self, chunk: _Chunk, results: list[dict]) -> None:
+        rows = chunk.rows if chunk.rows is not None else chunk.table.to_pylist()
+        lines = []
+        for row, result in zip(rows, results):
+            row["topics"] = result["topics"]
+            row["scores"] = result["scores"]
+            lines.append(json.dumps(row, ensure_ascii=False, default=_jsonable) + "\n")
+        self.fh.write("".join(lines))
+
+
+class _ParquetWriter:
+    """Parquet in row groups of one chunk: the input columns, ``topics`` (list of strings)
+    and ``scores`` (a struct with one float64 field per topic).
+
+    The columns and their types come from the input's schema, or for JSON Lines from the first
+    chunk of rows (a column null throughout it becomes text); later rows must fit them.
+    """
+
+    def __init__(self, path: Path, topics: list[str]):
+        self.path = path
+        self.topics = list(topics)
+        self.writer = None
+        self.schema = None
+
+    def _table(self, chunk: _Chunk):
+        import pyarrow as pa
+
+        if chunk.table is not None:
+            return chunk.table.replace_schema_metadata(None)
+        rows = chunk.rows
+        names = list(dict.fromkeys(name for row in rows for name in row))
+        if self.schema is not None:
+            known = set(self.schema.names)
+            extra = [n for n in names if n not in known]
+            if extra:
+                raise InputError(
+                    f"field {extra[0]!r} first appears after the columns of the Parquet output "
+                    "were fixed by the first rows; write .jsonl instead"
+                )
+            names = [n for n in self.schema.names if n not in ADDED]
+        try:
+            columns = {name: pa.array([row.get(name) for row in rows]) for name in names}
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InputError(f"a field mixes types, which Parquet cannot hold ({exc})") from None
+        return pa.table(columns)
+
+    def write(self, chunk: _Chunk, results: list[dict]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = self._table(chunk)
+        topics = pa.array([r["topics"] for r in results], pa.list_(pa.string()))
+        scores = pa.StructArray.from_arrays(
+            [pa.array([r["scores"][t] for r in results], pa.float64()) for t in self.topics],
+            names=self.topics,
+        )
+        table = table.append_column("topics", topics).append_column("scores", scores)
+        if self.writer is None:
+            fields = [
+                f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
+            ]
+            self.schema = pa.schema(fields)
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        try:
+            table = table.select(self.schema.names).cast(self.schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, KeyError) as exc:
+            raise InputError(
+                f"rows do not fit the Parquet columns set by the first rows ({exc}); "
+                "write .jsonl instead"
+            ) from None
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:  # no rows: an empty file with the added columns
+            empty = pa.schema(
+                [
+                    ("topics", pa.list_(pa.string())),
+                    ("scores", pa.struct([(t, pa.float64()) for t in self.topics])),
+                ]
+            )
+            self.writer = pq.ParquetWriter(self.path, empty)
+        self.writer.close()

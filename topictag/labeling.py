@@ -1,0 +1,582 @@
+"""Label an article's paragraphs in the terminal: one key per answer, each answer on disk at once.
+
+``topictag label ARTICLE.txt`` copies the article into the seeds directory, splits it into
+paragraphs exactly as training does, and asks for each paragraph's topics, the model's
+suggestion pre-selected, least certain paragraphs first. Every answer is appended to
+``labels/seeds.jsonl`` in one write call followed by fsync, so quitting or a crash loses at most
+the paragraph on screen; running the command again resumes with the paragraphs that have no row.
+
+Label files are only ever appended to. A changed answer (``b`` back to a paragraph already
+answered, or a fix in ``--review``) is appended as a correction: the same row again (same id,
+article, paragraph and text) with the new labels and ``"supersedes": true``. The loader gives
+the earlier row the labels of its latest correction (see ``topictag.labels.is_correction``).
+
+The session (order, selection, back, the rows to write) is plain logic; the terminal part reads
+single keys in cbreak mode when stdin is a terminal, and lines otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from topictag import defaults
+from topictag.errors import InputError, LabelError, TopictagError
+from topictag.labels import SUPERSEDES, latest_rows, scan_jsonl
+from topictag.paragraphs import split_paragraphs
+from topictag.topics import add_topic, load_topics
+
+#: Where ``label`` appends its rows, in the labels directory.
+LABEL_FILE = "seeds.jsonl"
+#: The key of each topic, in topic-file order (a, b, h, q, s are commands).
+TOPIC_KEYS = "1234567890cdefgijklmnoprtuvwxyz"
+ACCEPT_KEYS = ("\n", "\r", "a")
+SKIP, BACK, QUIT = "s", "b", "q"
+#: Evidence terms shown per suggested topic.
+SHOWN_EVIDENCE = 3
+
+Output = Callable[[str], None]
+
+
+# -- rows on disk ---------------------------------------------------------------------------
+
+
+def append_row(path: Path, row: dict) -> None:
+    """Append one JSON line to ``path`` durably: one write call, then fsync (and the directory's
+    fsync when the file is new). Ctrl-C is held back until the row is on disk."""
+    path = Path(path)
+    data = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+    created = not path.exists()
+    if not created and path.stat().st_size:
+        with open(path, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                data = b"\n" + data  # never glue a row to an unterminated last line
+    with _sigint_deferred():
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            written = os.write(fd, data)
+            while written < len(data):  # a short write to a regular file is rare
+                written += os.write(fd, data[written:])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _sigint_deferred():
+    """Block SIGINT while the body runs (a pending Ctrl-C is delivered right after)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def current_rows(labels_dir: Path) -> dict[str, tuple[Path, dict]]:
+    """Every labelled row of ``labels_dir`` by id, corrections applied: id -> (file, row)."""
+    out: dict[str, tuple[Path, dict]] = {}
+    for path in sorted(Path(labels_dir).glob("*.jsonl")):
+        if not path.read_bytes().strip():
+            continue
+        for _, row in latest_rows(scan_jsonl(path, ("id", "article", "text", "labels"))):
+            out.setdefault(str(row["id"]), (path, row))
+    return out
+
+
+# -- the session ------------------------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    """One paragraph to answer.
+
+    ``row`` is the row to write, its ``labels`` replaced by the answer; ``stored`` the labels
+    on file (None: no row yet); ``scores`` and ``suggested`` come from the model (or from
+    cross-validation in a review), for the topics it knows.
+    """
+
+    row: dict
+    scores: dict[str, float] = field(default_factory=dict)
+    suggested: list[str] = field(default_factory=list)
+    evidence: dict[str, list[dict]] = field(default_factory=dict)
+    stored: list[str] | None = None
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+
+class Session:
+    """Where the user is, what is selected, and the row each answer adds; no I/O."""
+
+    def __init__(self, items: Sequence[Item], topics: Sequence[str], title: str = ""):
+        self.items = list(items)
+        self.topics = list(topics)
+        self.title = title
+        self.keys = dict(zip(TOPIC_KEYS, self.topics))
+        self.pos = 0
+        self.finished = False
+        self.message = ""
+        self.counts = {"added": 0, "corrected": 0, "skipped": 0, "kept": 0}
+        self.selection = self._initial()
+
+    @property
+    def current(self) -> Item | None:
+        return self.items[self.pos] if self.pos < len(self.items) else None
+
+    @property
+    def done(self) -> bool:
+        return self.pos >= len(self.items)
+
+    def _initial(self) -> set[str]:
+        item = self.current
+        if item is None:
+            return set()
+        start = item.stored if item.stored is not None else item.suggested
+        return {t for t in start if t in self.topics}
+
+    def _move(self, pos: int) -> None:
+        self.pos = pos
+        self.selection = self._initial()
+
+    def labels(self) -> list[str]:
+        """The selected topics, in topic-file order."""
+        return [t for t in self.topics if t in self.selection]
+
+    def handle(self, key: str) -> dict | None:
+        """Apply one key; return the row to append, if the key produced one."""
+        self.message = ""
+        if key == QUIT:
+            self.finished = True
+        elif key == BACK:
+            if self.pos == 0:
+                self.message = "this is the first paragraph"
+            else:
+                self._move(self.pos - 1)
+        elif self.done:
+            if key in ACCEPT_KEYS:
+                self.finished = True
+            else:
+                self.message = "every paragraph is answered: b to go back, q or Enter to finish"
+        elif key in ACCEPT_KEYS:
+            return self.accept()
+        elif key == SKIP:
+            self.counts["skipped"] += 1
+            self._move(self.pos + 1)
+        elif key in self.keys:
+            self.selection ^= {self.keys[key]}
+        elif key.strip():
+            self.message = f"no command on key {key!r}"
+        return None
+
+    def accept(self) -> dict | None:
+        """Take the selection as the current paragraph's labels and go on. The row to append:
+        a new row, a correction when the paragraph had other labels on file, else None."""
+        item = self.current
+        assert item is not None
+        labels = self.labels()
+        row = None
+        if item.stored is None:
+            row = {**item.row, "labels": labels}
+            self.counts["added"] += 1
+        elif labels != item.stored:
+            row = {**item.row, "labels": labels, SUPERSEDES: True}
+            self.counts["corrected"] += 1
+        else:
+            self.counts["kept"] += 1
+        item.stored = labels
+        self._move(self.pos + 1)
+        return row
+
+
+def render(session: Session, width: int = 88) -> str:
+    """The screen for the session's current state."""
+    item = session.current
+    keys = list(session.keys)
+    help_keys = f"{keys[0]}-{keys[-1]} toggle | Enter/a accept | s skip | b back | q quit"
+    if item is None:
+        lines = [
+            f"{session.title}: all {len(session.items)} paragraphs answered.",
+            "  b back | q or Enter finish",
+        ]
+        return "\n".join(lines + ([f"  {session.message}"] if session.message else []))
+    lines = [f"{item.id}   {session.pos + 1} of {len(session.items)}   {session.title}", ""]
+    for line in item.row["text"].split("\n"):
+        lines += textwrap.wrap(line, width, initial_indent="  ", subsequent_indent="  ") or [""]
+    lines.append("")
+    name_width = max(len(t) for t in session.topics)
+    for key, topic in session.keys.items():
+        mark = "x" if topic in session.selection else " "
+        if topic in item.scores:
+            star = "*" if topic in item.suggested else " "
+            score = f"{item.scores[topic]:.2f}{star}"
+        else:
+            score = " new "  # a topic the model does not know (added after training)
+        terms = ", ".join(e["term"] for e in item.evidence.get(topic, [])[:SHOWN_EVIDENCE])
+        lines.append(f"  [{mark}] {key}  {topic:<{name_width}}  {score}  {terms}".rstrip())
+    if item.stored is not None:
+        lines.append(f"  on file: {', '.join(item.stored) or '(no topic)'}")
+    if item.note:
+        lines.append(f"  {item.note}")
+    lines += ["", "  * suggested   " + help_keys]
+    if session.message:
+        lines.append(f"  {session.message}")
+    return "\n".join(lines)
+
+
+# -- the terminal -----------------------------------------------------------------------------
+
+
+class Keys:
+    """What the user types: single keys (cbreak mode) on a terminal; else one line at a time,
+    each character a key and an empty line Enter. End of input quits."""
+
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stdin
+        try:
+            self.fd = self.stream.fileno()
+            self.tty = os.isatty(self.fd)
+        except (AttributeError, OSError, ValueError):
+            self.fd, self.tty = -1, False
+        self._saved = None
+
+    def __enter__(self) -> Keys:
+        if self.tty:
+            import termios
+            import tty
+
+            self._saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+            self._saved = None
+
+    def read(self) -> list[str]:
+        if self.tty:
+            data = os.read(self.fd, 64)
+            if not data:
+                return [QUIT]
+            if data.startswith(b"\x1b"):  # arrows and other escape sequences: ignored
+                return []
+            text = data.decode("utf-8", "replace").replace("\r", "\n").replace("\x04", QUIT)
+            return list(text)
+        line = self.stream.readline()
+        if not line:
+            return [QUIT]
+        line = line.rstrip("\r\n")
+        return list(line.strip()) if line.strip() else ["\n"]
+
+
+def run(
+    session: Session, append: Callable[[dict], None], keys: Keys, out: Output, clear: bool = False
+) -> Session:
+    """Show the screen, read keys, append the rows they produce, until the user quits."""
+    with keys:
+        while not session.finished:
+            out(("\x1b[H\x1b[2J" if clear else "\n") + render(session))
+            for key in keys.read():
+                row = session.handle(key)
+                if row is not None:
+                    append(row)
+                if session.finished:
+                    break
+    return session
+
+
+# -- labelling an article ----------------------------------------------------------------------
+
+
+def parse_topic(spec: str) -> tuple[str, str]:
+    """``"name=definition"`` -> (name, definition)."""
+    name, sep, definition = spec.partition("=")
+    if not sep or not name.strip() or not definition.strip():
+        raise LabelError(f"--topics {spec!r}: expected name=definition")
+    return name.strip(), definition.strip()
+
+
+def add_topics(labels_dir: Path, specs: Iterable[str]) -> list[str]:
+    """Add each ``name=definition`` to the topic file (a known name is left as it is)."""
+    added = []
+    for name, definition in map(parse_topic, specs):
+        if name not in {t.name for t in load_topics(labels_dir)}:
+            add_topic(labels_dir, name, definition)
+            added.append(name)
+    return added
+
+
+def copy_article(article: Path, seeds_dir: Path) -> Path:
+    """Copy ``article`` into ``seeds_dir`` as ``NAME.txt``, byte for byte; refuse to replace a
+    different file of that name. Returns the copy."""
+    article = Path(article)
+    if article.suffix.lower() != ".txt":
+        raise InputError(f"{article}: label takes a plain-text .txt article; convert it first")
+    try:
+        data = article.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{article}: cannot read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{article}: not UTF-8 (byte {exc.start}); convert it first") from None
+    if not split_paragraphs(text):
+        raise InputError(f"{article}: no text to label")
+    target = Path(seeds_dir) / f"{article.stem}.txt"
+    if target.exists():
+        if target.read_bytes() != data:
+            raise InputError(
+                f"{target} exists and differs from {article}; rename your article to label it"
+            )
+        return target
+    Path(seeds_dir).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(article, target)
+    return target
+
+
+def article_items(seed: Path, tagger=None, order: str = "uncertain") -> list[Item]:
+    """One item per paragraph of a seed article, with the model's suggestion when there is a
+    model; ``order="uncertain"`` puts the paragraphs closest to a threshold first."""
+    article = seed.stem
+    texts = [p.text for p in split_paragraphs(seed.read_text(encoding="utf-8"))]
+    items = [
+        Item(
+            row={
+                "id": f"{article}-p{i:02d}",
+                "article": article,
+                "paragraph": i,
+                "text": text,
+                "labels": [],
+                "source": "seed",
+            }
+        )
+        for i, text in enumerate(texts)
+    ]
+    if tagger is None or not items:
+        return items
+    from topictag.explain import explain
+
+    scores = tagger.scores(texts)
+    margins = abs(scores - tagger.thresholds).min(axis=1)
+    for item, row, suggested in zip(items, scores, tagger.decide(scores)):
+        item.scores = {t: float(s) for t, s in zip(tagger.topics, row)}
+        item.suggested = suggested
+        item.evidence = explain(tagger.model, item.row["text"], suggested, SHOWN_EVIDENCE)
+    if order == "uncertain":
+        ranked = sorted(range(len(items)), key=lambda i: (float(margins[i]), i))
+        items = [items[i] for i in ranked]
+    return items
+
+
+@dataclass
+class Summary:
+    path: Path
+    counts: dict[str, int]
+    left: int
+
+    def __str__(self) -> str:
+        c = self.counts
+        return (
+            f"{self.path}: {c['added']} rows added, {c['corrected']} corrected, "
+            f"{c['skipped']} skipped; {self.left} paragraphs left to label"
+        )
+
+
+def _load_tagger(model, notes: list[str]):
+    from topictag.tagger import load_model
+
+    try:
+        return load_model(model)
+    except TopictagError as exc:
+        notes.append(f"no suggestions: {exc}")
+        return None
+
+
+def label_article(
+    article: str | os.PathLike,
+    labels_dir: str | os.PathLike | None = None,
+    seeds_dir: str | os.PathLike | None = None,
+    model: str | os.PathLike | None = None,
+    order: str = "uncertain",
+    new_topics: Sequence[str] = (),
+    keys: Keys | None = None,
+    out: Output = print,
+) -> Summary:
+    """Label the paragraphs of ``article`` that have no row yet, appending each answer to
+    ``labels_dir/seeds.jsonl``."""
+    labels_path, seeds_path = defaults.labels_dir(labels_dir), defaults.seeds_dir(seeds_dir)
+    seed = copy_article(Path(article), seeds_path)
+    add_topics(labels_path, new_topics)
+    topics = [t.name for t in load_topics(labels_path)]
+    notes: list[str] = []
+    tagger = _load_tagger(model, notes)
+    items = article_items(seed, tagger, order)
+    rows = current_rows(labels_path)
+    todo = [item for item in items if item.id not in rows]
+    if len(todo) < len(items):
+        notes.append(f"resuming: {len(items) - len(todo)} of {len(items)} paragraphs labelled")
+    path = labels_path / LABEL_FILE
+    session = Session(todo, topics, title=f"{seed.stem}, {order} order")
+    session.message = "\n  ".join(notes)  # shown on the first screen
+    if not todo:
+        out(f"all {len(items)} paragraphs of {seed.stem} have labels (fix them with --review)")
+    else:
+        keys = keys or Keys()
+        run(session, lambda row: append_row(path, row), keys, out, clear=_is_tty(sys.stdout))
+    left = sum(1 for item in items if item.id not in current_rows(labels_path))
+    return Summary(path, session.counts, left)
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# -- reviewing labels against cross-validation ------------------------------------------------
+
+
+@dataclass
+class Disagreement:
+    """A labelled row whose label the cross-validated model strongly contradicts."""
+
+    path: Path
+    row: dict
+    probabilities: dict[str, float]
+    topics: list[str]  # the topics in disagreement
+
+    @property
+    def strength(self) -> float:
+        labels = set(self.row["labels"])
+        return max(abs((t in labels) - self.probabilities[t]) for t in self.topics)
+
+    def describe(self) -> str:
+        labels = set(self.row["labels"])
+        return ", ".join(
+            f"{t} label {'yes' if t in labels else 'no'} p={self.probabilities[t]:.2f}"
+            for t in self.topics
+        )
+
+
+def cross_validated(data, lexicon: dict, params: dict, folds: int = 5):
+    """Out-of-fold probabilities (n, k) for every row, grouped by article."""
+    import numpy as np
+    from sklearn.model_selection import GroupKFold
+
+    from topictag.metrics import binarize
+    from topictag.pipeline import predict_proba
+    from topictag.training import _fit
+
+    groups = np.asarray(data.articles, dtype=object)
+    if len(set(groups)) < 2:
+        raise LabelError("a review needs labelled paragraphs from at least two articles")
+    texts = np.asarray(data.texts, dtype=object)
+    y = binarize(data.labels, data.topics)
+    out = np.zeros(y.shape)
+    splitter = GroupKFold(n_splits=min(folds, len(set(groups))))
+    for train, test in splitter.split(texts, groups=groups):
+        pipeline = _fit(texts[train], y[train], params, lexicon, data.topics)
+        out[test] = predict_proba(pipeline, texts[test])
+    return out
+
+
+def find_disagreements(
+    labels_dir: str | os.PathLike | None = None,
+    seeds_dir: str | os.PathLike | None = None,
+    model: str | os.PathLike | None = None,
+    cutoff: float = 0.8,
+    folds: int = 5,
+) -> list[Disagreement]:
+    """Rows where |label - cross-validated probability| > ``cutoff`` for some topic, strongest
+    first. The model's parameters (C, lexicon) are reused when there is a model."""
+    from topictag.artifact import read_metrics
+    from topictag.labels import load_labels
+    from topictag.lexicon import load_lexicon
+
+    labels_path, seeds_path = defaults.labels_dir(labels_dir), defaults.seeds_dir(seeds_dir)
+    topics = [t.name for t in load_topics(labels_path)]
+    lexicon = load_lexicon(labels_path, topics)
+    data = load_labels(labels_path, topics, seeds_path, warn=lambda m: None)
+    try:
+        params = read_metrics(defaults.model_dir(model))["params"]
+    except (TopictagError, KeyError):
+        params = {"C": 8.0, "lexicon": True}
+    probabilities = cross_validated(data, lexicon, params, folds)
+    rows = current_rows(labels_path)
+    found = []
+    for row_id, labels, p in zip(data.ids, data.labels, probabilities):
+        wrong = [t for t, q in zip(topics, p) if abs((t in labels) - q) > cutoff]
+        if wrong:
+            path, row = rows[row_id]
+            found.append(Disagreement(path, row, dict(zip(topics, map(float, p))), wrong))
+    return sorted(found, key=lambda d: (-d.strength, d.row["id"]))
+
+
+def review_labels(
+    labels_dir: str | os.PathLike | None = None,
+    seeds_dir: str | os.PathLike | None = None,
+    model: str | os.PathLike | None = None,
+    cutoff: float = 0.8,
+    new_topics: Sequence[str] = (),
+    keys: Keys | None = None,
+    out: Output = print,
+) -> tuple[list[Disagreement], Session]:
+    """List the rows cross-validation disagrees with, then walk through them to fix them: a
+    changed answer is appended to the row's own file as a correction."""
+    labels_path = defaults.labels_dir(labels_dir)
+    add_topics(labels_path, new_topics)
+    topics = [t.name for t in load_topics(labels_path)]
+    found = find_disagreements(labels_path, seeds_dir, model, cutoff)
+    out(f"{len(found)} labelled paragraphs where cross-validation disagrees by more than {cutoff}")
+    for d in found:
+        preview = " ".join(d.row["text"].split())
+        preview = preview if len(preview) <= 60 else preview[:59] + "…"
+        out(f"  {d.row['id']}  {d.describe()}\n      {preview}")
+    items = [
+        Item(
+            row=d.row,
+            scores=d.probabilities,
+            suggested=[t for t, p in d.probabilities.items() if p >= 0.5],
+            stored=list(d.row["labels"]),
+            note=f"cross-validation disagrees: {d.describe()} (scores are out-of-fold)",
+        )
+        for d in found
+    ]
+    files = {d.row["id"]: d.path for d in found}
+    session = Session(items, topics, title="review")
+    if items:
+        keys = keys or Keys()
+        run(session, lambda row: append_row(files[row["id"]], row), keys, out, _is_tty(sys.stdout))
+    return found, session
