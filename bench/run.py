@@ -105,69 +105,63 @@ def _tag(texts: list[str]) -> int:
     return len(_TAGGER.tag_batch(texts))
 
 
-def throughput(
-    kind: str, processes: int, texts: list[str], memo: bool = True, repeats: int = 3
-) -> float:
-    """Seconds to tag ``texts`` with ``processes`` worker processes, each with its model
-    already loaded (start-up is not timed): the best of ``repeats`` runs, as other work on the
-    machine can only slow a run down."""
-    chunks = [texts[i : i + 25] for i in range(0, len(texts), 25)]
-    best = float("inf")
-    with ProcessPoolExecutor(
-        processes, mp_context=get_context("spawn"), initializer=_load, initargs=(kind, memo)
-    ) as pool:
-        list(pool.map(_tag, [chunks[0]] * processes))  # warm every worker
-        for _ in range(repeats):
-            start = time.perf_counter()
-            done = sum(pool.map(_tag, chunks))
-            best = min(best, time.perf_counter() - start)
-            assert done == len(texts)
-    return best
-
-
-def _spin(n: int) -> int:
+def _spin(chunk: list[str]) -> int:
+    """A pure-Python loop as long as tagging ``chunk`` takes, give or take: the yardstick for
+    what two processes can gain on this machine."""
     total = 0
-    for i in range(n):
+    for i in range(60_000 * len(chunk)):
         total += i * i % 7
-    return total
+    return len(chunk)
 
 
-def cpu_scaling(repeats: int) -> float:
-    """How much faster a pure-Python loop runs on two processes than on one: the ceiling for
-    any two-process figure on this machine as loaded right now."""
-    seconds = []
-    for processes in (1, 2):
-        best = float("inf")
-        with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
-            list(pool.map(_spin, [10] * processes))
-            for _ in range(repeats):
-                start = time.perf_counter()
-                list(pool.map(_spin, [1_000_000] * 8))
-                best = min(best, time.perf_counter() - start)
-        seconds.append(best)
-    return seconds[0] / seconds[1]
+CONFIGS = [
+    # label, what the workers load, processes, word memo, function timed
+    ("topictag, 1 process", "portable", 1, True, _tag),
+    ("topictag, 2 processes", "portable", 2, True, _tag),
+    ("topictag, 1 process, no word memo", "portable", 1, False, _tag),
+    ("scikit-learn, 1 process", "sklearn", 1, True, _tag),
+    ("scikit-learn, 2 processes", "sklearn", 2, True, _tag),
+    ("pure-Python loop, 1 process", "portable", 1, True, _spin),
+    ("pure-Python loop, 2 processes", "portable", 2, True, _spin),
+]
 
 
 def throughputs(n_articles: int, repeats: int) -> dict:
+    """Paragraphs and words per second of ``tag_batch`` in pools of 1 and 2 worker processes,
+    each with its model already loaded (start-up is not timed). Every configuration runs
+    ``repeats`` times, interleaved with the others, and keeps its best time: other work on the
+    machine can only slow a run down, and interleaving spreads it over all configurations."""
     from topictag.paragraphs import split_paragraphs
 
     texts = make_articles(seed_paragraphs(), n_articles)
+    chunks = [texts[i : i + 25] for i in range(0, len(texts), 25)]
     paragraphs = sum(len(split_paragraphs(t)) for t in texts)
     words = sum(len(t.split()) for t in texts)
-    out = {"articles": len(texts), "paragraphs": paragraphs, "words": words}
-    out["cpu_scaling_2_vs_1"] = cpu_scaling(repeats)
-    for label, kind, processes, memo in [
-        ("topictag, 1 process", "portable", 1, True),
-        ("topictag, 2 processes", "portable", 2, True),
-        ("topictag, 1 process, no word memo", "portable", 1, False),
-        ("scikit-learn, 1 process", "sklearn", 1, True),
-        ("scikit-learn, 2 processes", "sklearn", 2, True),
-    ]:
-        seconds = throughput(kind, processes, texts, memo, repeats)
+    pools = {}
+    best = {label: float("inf") for label, *_ in CONFIGS}
+    try:
+        for label, kind, processes, memo, _ in CONFIGS:
+            pools[label] = ProcessPoolExecutor(
+                processes, mp_context=get_context("spawn"), initializer=_load, initargs=(kind, memo)
+            )
+            list(pools[label].map(_tag, [chunks[0]] * processes))  # warm every worker
+        for _ in range(repeats):
+            for label, *_, function in CONFIGS:
+                start = time.perf_counter()
+                done = sum(pools[label].map(function, chunks))
+                best[label] = min(best[label], time.perf_counter() - start)
+                assert done == len(texts)
+    finally:
+        for pool in pools.values():
+            pool.shutdown()
+    out: dict = {"articles": len(texts), "paragraphs": paragraphs, "words": words}
+    loop = best["pure-Python loop, 1 process"] / best["pure-Python loop, 2 processes"]
+    out["cpu_scaling_2_vs_1"] = loop
+    for label, *_ in CONFIGS[:5]:
         out[label] = {
-            "paragraphs_per_s": paragraphs / seconds,
-            "words_per_s": words / seconds,
-            "seconds": seconds,
+            "paragraphs_per_s": paragraphs / best[label],
+            "words_per_s": words / best[label],
+            "seconds": best[label],
         }
     return out
 
@@ -336,7 +330,7 @@ def main() -> None:
     results = {
         "load": os.getloadavg(),
         "cold_start": cold_start(7 if args.quick else 21),
-        "throughput": throughputs(*((500, 2) if args.quick else (2000, 3))),
+        "throughput": throughputs(*((500, 3) if args.quick else (2000, 5))),
         "memory": peak_memory(size_mb, args.num_proc, args.workdir),
     }
     print(report(results))

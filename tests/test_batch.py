@@ -3,12 +3,14 @@ results as Tagger.tag_batch, bad rows named by number, and no half-written outpu
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import write_jsonl
+from conftest import SEEDS, write_jsonl
 from typer.testing import CliRunner
 
 import topictag
@@ -16,6 +18,8 @@ from topictag import InputError, Tagger
 from topictag import batch as batch_module
 from topictag.batch import tag_corpus
 from topictag.cli import app
+
+SEED_FILES = sorted(SEEDS.glob("*.txt"))
 
 
 @pytest.fixture(scope="module")
@@ -262,6 +266,22 @@ def test_unsupported_output_format(tmp_path, model_dir, articles):
 
 def test_lazy_export_from_the_package():
     assert topictag.tag_corpus.__doc__ and "tag_corpus" in topictag.__all__
+
+
+def test_plain_tag_command_does_not_load_the_batch_machinery(model_dir):
+    """datasets and pyarrow take about a second to import: only --input pays for them."""
+    code = (
+        "import sys\n"
+        "from topictag.cli import app\n"
+        f"app(['tag', {str(SEED_FILES[0])!r}, '-f', 'json', '-m', {str(model_dir)!r}],"
+        " standalone_mode=False)\n"
+        "heavy = ('datasets', 'pyarrow', 'pandas', 'topictag.batch')\n"
+        "print(','.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stderr.strip() == ""
 
 
 # The command -------------------------------------------------------------------------------
