@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_ARTICLE = sorted((ROOT / "seeds").glob("*.txt"))[0]
 CLI = Path(sys.executable).parent / "topictag"
 
+NUMPY_LABEL = "python -c 'import numpy'"
 TARGETS = {
     "cold start (s)": 0.3,
     "1 process vs scikit-learn": 1.5,
@@ -63,14 +64,29 @@ def wall_times(command: list[str], runs: int) -> list[float]:
 
 
 def cold_start(runs: int) -> dict:
-    tag = [str(CLI), "tag", str(SEED_ARTICLE.relative_to(ROOT)), "--format", "json"]
-    wall_times(tag, 1)  # compiled bytecode and the OS file cache, as after any first run
-    return {
-        "command": " ".join(["topictag", *tag[1:]]),
-        "topictag_median_s": statistics.median(wall_times(tag, runs)),
-        "python_pass_median_s": statistics.median(wall_times([sys.executable, "-c", "pass"], runs)),
-        "runs": runs,
+    """Median wall times of the tag command, of ``python -c pass``, and for reference of
+    ``import numpy`` and of the command's own function called without typer's parsing."""
+    article = str(SEED_ARTICLE.relative_to(ROOT))
+    commands = {
+        "topictag": [str(CLI), "tag", article, "--format", "json"],
+        "python_pass": [sys.executable, "-c", "pass"],
+        "import_numpy": [sys.executable, "-c", "import numpy"],
+        "tag_without_typer": [
+            sys.executable,
+            "-c",
+            f"from topictag.cli import tag, Format; tag(paths=[{article!r}], fmt=Format.json)",
+        ],
     }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for command in commands.values():  # compiled bytecode and the OS file cache, as after
+        wall_times(command, 1)  # any first run
+    for _ in range(runs):  # interleaved, so that other work on the machine hits all alike
+        for name, command in commands.items():
+            times[name] += wall_times(command, 1)
+    out = {f"{name}_median_s": statistics.median(t) for name, t in times.items()}
+    out["command"] = " ".join(["topictag", *commands["topictag"][1:]])
+    out["runs"] = runs
+    return out
 
 
 # Throughput ----------------------------------------------------------------------------------
@@ -289,6 +305,9 @@ def report(results: dict) -> str:
         f"cold start, median of {cold['runs']} runs:",
         f"  {cold['command']:<60} {cold['topictag_median_s']:.3f} s",
         f"  {'python -c pass':<60} {cold['python_pass_median_s']:.3f} s",
+        f"  {NUMPY_LABEL:<60} {cold['import_numpy_median_s']:.3f} s",
+        f"  {'the same tag command without typer parsing its options':<60} "
+        f"{cold['tag_without_typer_median_s']:.3f} s",
         "",
         f"tag_batch on {speed['articles']} articles ({speed['paragraphs']} paragraphs, "
         f"{speed['words']} words):",
