@@ -157,3 +157,10 @@ def test_every_command_has_help(command):
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert len(result.stdout) > 100
+
+
+@pytest.mark.parametrize("command", [["info"], ["evaluate", "x.jsonl"]])
+def test_html_format_is_only_for_tag(runner, command):
+    result = runner.invoke(app, [*command, "--format", "html"])
+    assert result.exit_code == 2
+    assert "--format html is for `topictag tag`" in result.stderr

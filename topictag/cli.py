@@ -246,6 +246,8 @@ def info(
     path = defaults.model_dir(model)
     metrics = read_metrics(path)
     terms = _top_terms(path, top_terms) if top_terms else None
+    if fmt is Format.html:
+        raise _fail("--format html is for `topictag tag`; use table or json", 2)
     if fmt is not Format.table:
         typer.echo(_json({**metrics, "top_terms": terms} if terms else metrics))
         return
@@ -283,6 +285,8 @@ def evaluate(
     from topictag.card import metrics_table
     from topictag.evaluation import evaluate_file
 
+    if fmt is Format.html:
+        raise _fail("--format html is for `topictag tag`; use table or json", 2)
     result = evaluate_file(file, model, threshold)
     if fmt is not Format.table:
         typer.echo(_json(result))
