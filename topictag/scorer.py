@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,30 +81,11 @@ class _Block:
     memo: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(column indices, values) of this block's non-zero features for one text."""
-        if self.kind == "lexicon":
-            values = np.asarray(term_features(self.patterns, text), dtype=np.float64)
-            nonzero = np.flatnonzero(values)
-            return nonzero, values[nonzero]
-        doc = text.lower() if self.settings["lowercase"] else text
-        ngram_range = tuple(self.settings["ngram_range"])
-        if self.settings["analyzer"] == "word":
-            grams = word_ngrams(doc, self.token_pattern, ngram_range)
-        else:
-            grams = char_wb_ngrams(doc, ngram_range)
-        vocab = self.vocabulary
-        counts = Counter(vocab[g] for g in grams if g in vocab)
-        if not counts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        if self.settings["sublinear_tf"]:
-            tf = np.log(tf) + 1.0
-        values = tf * self.idf[index]
-        if self.settings["norm"] == "l2":
-            values = values / np.sqrt(np.dot(values, values))
-        order = np.argsort(index)
-        return index[order], values[order]
+        """(column indices, values) of this block's non-zero features for one text: the
+        one-text case of :meth:`batch`, so explanations use the scorer's own numbers."""
+        doc = text.lower() if self.kind == "tfidf" and self.settings["lowercase"] else text
+        _, cols, values = self.batch([doc])
+        return cols, values
 
     def columns(self, doc: str) -> list[int]:
         """The column of every in-vocabulary n-gram occurrence of ``doc``, repeats included
