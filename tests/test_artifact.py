@@ -1,13 +1,18 @@
 """The model directory: checksums are enforced and writes are atomic."""
 
+import io
 import json
 import shutil
+import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import topictag.artifact as artifact
-from topictag.artifact import load_pipeline, npz_bytes, read_metrics
+from topictag.artifact import load_pipeline, npz_bytes, read_metrics, read_npz
 from topictag.errors import ModelError
 from topictag.scorer import PortableModel
 
@@ -91,3 +96,48 @@ def test_metrics_without_checksums_is_refused(model_copy):
     path.write_text(json.dumps(metrics))
     with pytest.raises(ModelError, match="no artifact checksums"):
         PortableModel.load(model_copy)
+
+
+# Reading .npz without numpy ------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=1, max_dims=2, min_side=0, max_side=6),
+        elements=st.floats(allow_nan=False, width=64),
+    )
+)
+def test_read_npz_gives_what_numpy_wrote(values):
+    floats = read_npz(npz_bytes({"x": values}))["x"]
+    assert floats.shape == values.shape
+    assert floats.values.tolist() == values.ravel().tolist()
+    assert np.array_equal(floats.numpy(), values)
+
+
+def test_read_npz_reads_big_endian_and_version_2_headers():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, archive.open("x.npy", "w") as member:
+        np.lib.format.write_array(member, np.arange(4.0, dtype=">f8").reshape(2, 2), (2, 0))
+    floats = read_npz(buffer.getvalue())["x"]
+    assert floats.rows()[1].tolist() == [2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    "array",
+    [np.arange(3), np.array(["gas"]), np.asfortranarray(np.eye(3)), np.array([{"a": 1}], object)],
+    ids=["int", "str", "fortran", "object"],
+)
+def test_read_npz_refuses_anything_but_float64_in_c_order(array):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, archive.open("x.npy", "w") as member:
+        np.lib.format.write_array(member, array, allow_pickle=True)
+    with pytest.raises(ValueError, match="float64|header"):
+        read_npz(buffer.getvalue())
+
+
+@pytest.mark.parametrize("data", [b"", b"not a zip", npz_bytes({"x": np.ones(4)})[:-9]])
+def test_read_npz_refuses_broken_archives(data):
+    with pytest.raises(ValueError):
+        read_npz(data)

@@ -3,8 +3,6 @@ results as Tagger.tag_batch, bad rows named by number, and no half-written outpu
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -268,22 +266,6 @@ def test_lazy_export_from_the_package():
     assert topictag.tag_corpus.__doc__ and "tag_corpus" in topictag.__all__
 
 
-def test_plain_tag_command_does_not_load_the_batch_machinery(model_dir):
-    """datasets and pyarrow take about a second to import: only --input pays for them."""
-    code = (
-        "import sys\n"
-        "from topictag.cli import app\n"
-        f"app(['tag', {str(SEED_FILES[0])!r}, '-f', 'json', '-m', {str(model_dir)!r}],"
-        " standalone_mode=False)\n"
-        "heavy = ('datasets', 'pyarrow', 'pandas', 'topictag.batch')\n"
-        "print(','.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stderr.strip() == ""
-
-
 # The command -------------------------------------------------------------------------------
 
 
@@ -353,3 +335,27 @@ def test_cli_missing_text_field(runner, tmp_path, articles):
 )
 def test_cli_usage_errors(runner, args):
     assert runner.invoke(app, args).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--input", "c.jsonl", "--paragraphs"], "--paragraphs applies to article paths"),
+        (["--input", "c.jsonl", "-f", "json", "-e"], "--format and --explain apply to article"),
+        (["--output", "o.jsonl", "--encoding", "latin-1"], "--encoding applies to article"),
+        (["a.txt", "--num-proc", "2"], "--num-proc applies only to --input"),
+        (["a.txt", "--text-field", "body", "--on-error", "skip"], "--text-field and --on-error"),
+    ],
+)
+def test_options_that_would_be_ignored_are_usage_errors(runner, args, named):
+    """An option the chosen mode would not use is refused, not silently dropped."""
+    result = runner.invoke(app, ["tag", *args])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {named}")
+
+
+def test_jsonl_format_agrees_with_input_mode(runner, tmp_path, articles):
+    source = write_corpus(tmp_path / "corpus.jsonl", articles)
+    result = runner.invoke(app, ["tag", "--input", str(source), "-f", "jsonl"])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == len(articles)

@@ -33,7 +33,7 @@ def test_contributions_add_up_to_the_score_the_tagger_uses(model, seed_rows):
         for j in range(len(model.topics)):
             parts = [w for _, _, w in _block_contributions(model, row["text"], j)]
             total = sum(float(w.sum()) for w in parts) + model.intercept[j]
-            assert total == pytest.approx(model.decision([row["text"]])[0, j], abs=1e-9)
+            assert total == pytest.approx(model.decision([row["text"]])[0][j], abs=1e-9)
             named = model.contributions(row["text"], j)
             assert sum(w for _, w in named) == pytest.approx(total - model.intercept[j])
 

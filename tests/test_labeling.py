@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 
+import numpy as np
 import pytest
 from conftest import SEEDS, TEST_GRID
 from typer.testing import CliRunner
@@ -263,7 +264,7 @@ def test_uncertain_order_puts_paragraphs_nearest_a_threshold_first(dirs, model_d
     )
     tagger = Tagger.load(model_dir)
     texts = [p.text for p in split_paragraphs(ARTICLE)]
-    margins = abs(tagger.scores(texts) - tagger.thresholds).min(axis=1)
+    margins = abs(np.asarray(tagger.scores(texts)) - tagger.thresholds).min(axis=1)
     first = min(range(len(texts)), key=lambda i: (margins[i], i))
     assert f"mine-p{first:02d}" in screens[0]
 

@@ -1,12 +1,34 @@
-"""The pickle-free scorer reproduces the scikit-learn pipeline."""
+"""The pickle-free scorer reproduces the scikit-learn pipeline, in plain Python and in numpy."""
+
+import json
+import math
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import topictag.scorer as scorer
 from topictag.artifact import load_pipeline
 from topictag.scorer import PortableModel, char_wb_ngrams, word_ngrams
+
+AUTHORED = Path(__file__).resolve().parent.parent / "labels" / "authored.jsonl"
+
+#: Every equivalence test runs on both ways of scoring: numpy for any batch (a limit of 0
+#: characters) and plain Python for any batch.
+BOTH_PATHS = pytest.mark.parametrize("pure_chars", [0, 10**12], ids=["numpy", "plain-python"])
+
+
+@contextmanager
+def scoring_with(pure_chars: int):
+    saved = scorer.PURE_PYTHON_CHARS
+    scorer.PURE_PYTHON_CHARS = pure_chars
+    try:
+        yield
+    finally:
+        scorer.PURE_PYTHON_CHARS = saved
 
 
 @pytest.fixture(scope="module")
@@ -14,10 +36,41 @@ def both(model_dir):
     return load_pipeline(model_dir), PortableModel.load(model_dir)
 
 
-def test_same_probabilities_on_every_seed_paragraph(both, seed_rows):
+@BOTH_PATHS
+def test_same_probabilities_on_every_seed_paragraph(both, seed_rows, pure_chars):
     pipeline, portable = both
     texts = [r["text"] for r in seed_rows]
-    assert np.abs(portable.scores(texts) - pipeline.predict_proba(texts)).max() <= 1e-9
+    with scoring_with(pure_chars):
+        ours = portable.scores(texts)
+    assert np.abs(ours - pipeline.predict_proba(texts)).max() <= 1e-9
+
+
+def test_plain_python_and_numpy_agree_on_the_authored_corpus(both):
+    """1,470 paragraphs the test model (trained on the seeds) has not seen: only the two ways
+    of scoring are compared here, not accuracy."""
+    with open(AUTHORED, encoding="utf-8") as fh:
+        texts = [json.loads(line)["text"] for line in fh]
+    _, portable = both
+    with scoring_with(0):
+        vectorised = np.asarray(portable.decision(texts))
+    with scoring_with(10**12):
+        plain = np.asarray(portable.decision(texts))
+    assert np.abs(vectorised - plain).max() <= 1e-12
+
+
+def test_small_batches_use_plain_python_and_large_ones_numpy(both, monkeypatch):
+    _, portable = both
+    calls = []
+    monkeypatch.setattr(
+        portable,
+        "_decision_batch",
+        lambda t: calls.append(t) or np.zeros((len(t), len(portable.topics))),
+    )
+    monkeypatch.setattr(scorer, "PURE_PYTHON_CHARS", 10)
+    portable.decision(["gas", "oil"])
+    assert calls == []
+    portable.decision(["gas pipeline", "oil"])
+    assert calls == [["gas pipeline", "oil"]]
 
 
 ODD = st.sampled_from(
@@ -25,17 +78,30 @@ ODD = st.sampled_from(
 )
 
 
+@BOTH_PATHS
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(st.text(max_size=200), ODD), min_size=1, max_size=4).map("  ".join))
-def test_same_probabilities_on_any_text(both, text):
+def test_same_probabilities_on_any_text(both, pure_chars, text):
     pipeline, portable = both
-    assert np.abs(portable.scores([text]) - pipeline.predict_proba([text])).max() <= 1e-9
+    with scoring_with(pure_chars):
+        ours = portable.scores([text])
+    assert np.abs(ours - pipeline.predict_proba([text])).max() <= 1e-9
 
 
-def test_same_probabilities_on_a_very_long_text(both, seed_rows):
+@BOTH_PATHS
+def test_same_probabilities_on_a_very_long_text(both, seed_rows, pure_chars):
     pipeline, portable = both
     text = " ".join(r["text"] for r in seed_rows) * 20
-    assert np.abs(portable.scores([text]) - pipeline.predict_proba([text])).max() <= 1e-9
+    with scoring_with(pure_chars):
+        ours = portable.scores([text])
+    assert np.abs(ours - pipeline.predict_proba([text])).max() <= 1e-9
+
+
+def test_sigmoid_is_exact_and_never_overflows():
+    assert scorer._sigmoid(0.0) == 0.5
+    assert scorer._sigmoid(-1000.0) == 0.0 and scorer._sigmoid(1000.0) == 1.0
+    for z in (-30.0, -2.5, 0.1, 7.0):
+        assert scorer._sigmoid(z) == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-15)
 
 
 def test_char_wb_ngrams_pad_words_with_spaces():

@@ -63,8 +63,9 @@ def test_model_is_loaded_once(use_model):
 def test_scores_and_decisions_are_separate(use_model):
     tagger = load_model()
     scores = tagger.scores(["Sanctions on gas.", "Weather in Baku."])
-    assert scores.shape == (2, len(tagger.topics))
+    assert np.shape(scores) == (2, len(tagger.topics))
     assert tagger.decide(np.ones_like(scores)) == [tagger.topics, tagger.topics]
+    assert tagger.decide(np.zeros_like(scores)) == [[], []]
 
 
 @settings(max_examples=40, deadline=None)

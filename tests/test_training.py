@@ -127,4 +127,4 @@ def test_a_new_topic_in_the_labels_is_learned_without_code_changes(tmp_path, lab
     scores = PortableModel.load(tmp_path / "model").scores(
         ["A new nuclear reactor for Uzbekistan."]
     )
-    assert scores[0, -1] > 0.5
+    assert scores[0][-1] > 0.5

@@ -1,7 +1,8 @@
 """topictag: tag English energy-geopolitics news with topics.
 
-The public API. Importing it stays light (numpy only): the CLI, scikit-learn and datasets are
-imported only by the functions that need them.
+The public API. Importing it stays light (the standard library only): numpy is imported only
+to score large batches, and the CLI, scikit-learn and datasets only by the functions that
+need them.
 """
 
 from __future__ import annotations

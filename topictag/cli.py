@@ -82,13 +82,15 @@ def tag(
         bool, typer.Option("--paragraphs", "-p", help="Show each paragraph's topics.")
     ] = False,
     fmt: Annotated[
-        Format,
+        Format | None,
         typer.Option(
             "--format",
             "-f",
-            help="table for people; json or jsonl for programs; html for a self-contained page.",
+            help="table for people (the default); json or jsonl for programs; html for a "
+            "self-contained page.",
+            show_default=False,
         ),
-    ] = Format.table,
+    ] = None,
     threshold: Annotated[
         float | None,
         typer.Option(
@@ -118,22 +120,61 @@ def tag(
         typer.Option(help="--input: write .jsonl or .parquet (default: JSON Lines on stdout)."),
     ] = None,
     text_field: Annotated[
-        str, typer.Option(help="--input: the column that holds the text.")
-    ] = "text",
+        str | None,
+        typer.Option(
+            help="--input: the column that holds the text (default: text).", show_default=False
+        ),
+    ] = None,
     num_proc: Annotated[
-        int, typer.Option(min=1, help="--input: worker processes that tag in parallel.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            min=1,
+            help="--input: worker processes that tag in parallel (default: 1).",
+            show_default=False,
+        ),
+    ] = None,
     on_error: Annotated[
-        OnError,
-        typer.Option(help="--input: a bad row stops the run (fail) or is reported and left out."),
-    ] = OnError.fail,
+        OnError | None,
+        typer.Option(
+            help="--input: a bad row stops the run (fail, the default) or is reported and "
+            "left out.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Tag articles with topics. JSON output: one object per article (an array when several
     inputs are given), with source, topics, scores and paragraphs (and each paragraph's
     evidence with --explain). HTML: one page, a section per article."""
     if corpus is not None or output is not None:
-        _tag_corpus(paths, corpus, output, text_field, num_proc, on_error, model, threshold)
+        _refuse(
+            "to article paths, not to --input",
+            {
+                "--format": fmt not in (None, Format.jsonl),
+                "--paragraphs": paragraphs,
+                "--explain": explain,
+                "--encoding": encoding is not None,
+            },
+        )
+        _tag_corpus(
+            paths,
+            corpus,
+            output,
+            text_field or "text",
+            num_proc or 1,
+            on_error or OnError.fail,
+            model,
+            threshold,
+        )
         return
+    _refuse(
+        "only to --input",
+        {
+            "--text-field": text_field is not None,
+            "--num-proc": num_proc is not None,
+            "--on-error": on_error is not None,
+        },
+    )
+    fmt = fmt or Format.table
     from topictag.inputs import read_inputs
     from topictag.render import article_table
     from topictag.tagger import load_model
@@ -141,7 +182,7 @@ def tag(
     if not paths and sys.stdin.isatty():
         raise _fail("no input: give article files, a directory, or - to read stdin", 2)
     tagger = load_model(model, threshold)
-    thresholds = dict(zip(tagger.topics, tagger.thresholds.tolist()))
+    thresholds = dict(zip(tagger.topics, tagger.thresholds))
     results, failed = [], 0
     for item in read_inputs(paths or [], encoding):
         if isinstance(item, TopictagError):
@@ -176,6 +217,15 @@ def tag(
         typer.echo(_json(results[0] if single else results))
     if failed:
         raise typer.Exit(1)
+
+
+def _refuse(where: str, given: dict[str, bool]) -> None:
+    """A usage error (exit 2) naming the options that were given but would be ignored."""
+    names = [name for name, present in given.items() if present]
+    if names:
+        listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        verb = "applies" if len(names) == 1 else "apply"
+        raise _fail(f"{listed} {verb} {where}", 2)
 
 
 def _tag_corpus(paths, corpus, output, text_field, num_proc, on_error, model, threshold) -> None:

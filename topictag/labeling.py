@@ -388,13 +388,13 @@ def article_items(seed: Path, tagger=None, order: str = "uncertain") -> list[Ite
     from topictag.explain import explain
 
     scores = tagger.scores(texts)
-    margins = abs(scores - tagger.thresholds).min(axis=1)
+    margins = [min(abs(s - cut) for s, cut in zip(row, tagger.thresholds)) for row in scores]
     for item, row, suggested in zip(items, scores, tagger.decide(scores)):
         item.scores = {t: float(s) for t, s in zip(tagger.topics, row)}
         item.suggested = suggested
         item.evidence = explain(tagger.model, item.row["text"], suggested, SHOWN_EVIDENCE)
     if order == "uncertain":
-        ranked = sorted(range(len(items)), key=lambda i: (float(margins[i]), i))
+        ranked = sorted(range(len(items)), key=lambda i: (margins[i], i))
         items = [items[i] for i in ranked]
     return items
 

@@ -11,8 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from topictag import defaults
 from topictag.language import english_check
 from topictag.paragraphs import split_paragraphs
@@ -60,10 +58,10 @@ class Tagger:
     def __init__(self, model: PortableModel, threshold: float | None = None):
         self.model = model
         self.topics = list(model.topics)
-        self.thresholds = (
-            np.full(len(self.topics), float(threshold))
+        self.thresholds: list[float] = (
+            [float(threshold)] * len(self.topics)
             if threshold is not None
-            else np.asarray(model.thresholds, dtype=np.float64)
+            else [float(t) for t in model.thresholds]
         )
 
     @classmethod
@@ -72,17 +70,25 @@ class Tagger:
     ) -> Tagger:
         return cls(_load_portable(defaults.model_dir(model_dir)), threshold)
 
-    def scores(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, k) probability of every topic for each text, taken as one paragraph."""
+    def scores(self, texts: Sequence[str]) -> list[list[float]]:
+        """The probability of every topic for each text, taken as one paragraph."""
         return self.model.scores(list(texts))
 
-    def decide(self, scores: np.ndarray) -> list[list[str]]:
+    def decide(self, scores: Sequence[Sequence[float]]) -> list[list[str]]:
         """The topics whose score reaches its threshold, per row of ``scores``."""
-        hits = np.asarray(scores) >= self.thresholds
-        return [[t for t, hit in zip(self.topics, row) if hit] for row in hits]
+        return [self._hits(row) for row in scores]
 
-    def _named(self, row: np.ndarray) -> dict[str, float]:
+    def _hits(self, row: Sequence[float]) -> list[str]:
+        return [t for t, s, cut in zip(self.topics, row, self.thresholds) if s >= cut]
+
+    def _named(self, row: Sequence[float]) -> dict[str, float]:
         return {t: round(float(s), 6) for t, s in zip(self.topics, row)}
+
+    def _article(self, rows: Sequence[Sequence[float]]) -> tuple[list[str], dict[str, float]]:
+        """An article's topics (any paragraph's) and scores (the paragraph maximum)."""
+        best = [max(column) for column in zip(*rows)] if len(rows) else [0.0] * len(self.topics)
+        present = {t for row in rows for t in self._hits(row)}
+        return [t for t in self.topics if t in present], self._named(best)
 
     def tag(self, text: str, source: str | None = None, explain: bool = False) -> ArticleResult:
         """Split ``text`` into paragraphs and tag each; the article gets any paragraph's topic.
@@ -91,21 +97,15 @@ class Tagger:
         the terms that pushed that topic up most (``topictag.explain.evidence``).
         """
         paragraphs = split_paragraphs(text)
-        scores = (
-            self.scores([p.text for p in paragraphs])
-            if paragraphs
-            else np.zeros((0, len(self.topics)))
-        )
-        topics = self.decide(scores)
-        article_scores = scores.max(axis=0) if len(paragraphs) else np.zeros(len(self.topics))
-        present = {t for row in topics for t in row}
+        scores = self.scores([p.text for p in paragraphs]) if paragraphs else []
+        topics, article_scores = self._article(scores)
         result = ArticleResult(
             source=source,
-            topics=[t for t in self.topics if t in present],
-            scores=self._named(article_scores),
+            topics=topics,
+            scores=article_scores,
             paragraphs=[
-                ParagraphResult(p.index, p.start, p.end, p.text, tops, self._named(row))
-                for p, tops, row in zip(paragraphs, topics, scores)
+                ParagraphResult(p.index, p.start, p.end, p.text, self._hits(row), self._named(row))
+                for p, row in zip(paragraphs, scores)
             ],
         )
         result.english, reason = english_check(text)
@@ -127,17 +127,12 @@ class Tagger:
         """
         split = [split_paragraphs(text) for text in texts]
         flat = [p.text for paragraphs in split for p in paragraphs]
-        scores = self.scores(flat) if flat else np.zeros((0, len(self.topics)))
-        hits = scores >= self.thresholds
+        scores = self.scores(flat) if flat else []
         out, start = [], 0
         for paragraphs in split:
             end = start + len(paragraphs)
-            if end > start:
-                best, present = scores[start:end].max(axis=0), hits[start:end].any(axis=0)
-            else:
-                best, present = np.zeros(len(self.topics)), np.zeros(len(self.topics), bool)
-            topics = [t for t, hit in zip(self.topics, present) if hit]
-            out.append({"topics": topics, "scores": self._named(best)})
+            topics, article_scores = self._article(scores[start:end])
+            out.append({"topics": topics, "scores": article_scores})
             start = end
         return out
 
