@@ -116,9 +116,13 @@ def test_read_npz_gives_what_numpy_wrote(values):
     assert np.array_equal(floats.numpy(), values)
 
 
-def test_read_npz_reads_big_endian_and_version_2_headers():
+def test_read_npz_reads_deflated_big_endian_and_version_2_members():
+    """What other writers (np.savez_compressed, an older topictag) may produce."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive, archive.open("x.npy", "w") as member:
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("x.npy", "w") as member,
+    ):
         np.lib.format.write_array(member, np.arange(4.0, dtype=">f8").reshape(2, 2), (2, 0))
     floats = read_npz(buffer.getvalue())["x"]
     assert floats.rows()[1].tolist() == [2.0, 3.0]
