@@ -12,7 +12,13 @@ from typer.testing import CliRunner
 
 from topictag import load_model, tag_article
 from topictag.cli import app
-from topictag.explain import _block_contributions, evidence, top_terms, top_terms_table
+from topictag.explain import (
+    _block_contributions,
+    _word_of,
+    evidence,
+    top_terms,
+    top_terms_table,
+)
 from topictag.scorer import PortableModel
 
 SANCTIONS = (
@@ -65,6 +71,21 @@ def test_character_ngrams_come_back_as_whole_words(model, seed_rows):
                     assert TOKENS.findall(text[start:end].lower()) == TOKENS.findall(term)
                 if " " not in term:  # a single word is a whole word of the text (punctuation off)
                     assert any(term in w for w in words)
+
+
+@pytest.mark.parametrize(
+    ("token", "word"),
+    [
+        ("Russia's", ("Russia", 0, 6)),
+        ("(Azerbaijan’s,", ("Azerbaijan", 1, 11)),
+        ("gas.", ("gas", 0, 3)),
+        ("it's", ("it", 0, 2)),
+        ("'s", ("s", 1, 2)),
+        ("bus", ("bus", 0, 3)),
+    ],
+)
+def test_evidence_words_drop_edge_punctuation_and_possessives(token, word):
+    assert _word_of(re.match(r"\S+", token)) == word
 
 
 def test_lexicon_features_are_shown_as_the_matched_terms(model):

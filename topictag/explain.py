@@ -62,11 +62,15 @@ def _word_spans(block, text: str) -> dict[str, list[tuple[int, int]]]:
 
 
 def _word_of(token: re.Match[str]) -> tuple[str, int, int]:
-    """A whitespace token without the punctuation at its edges: (text, start, end)."""
+    """A whitespace token without the punctuation at its edges, nor a possessive 's, so that
+    "Russia's" and "Russia" are one term: (text, start, end)."""
     core = _CORE.search(token.group())
     if core is None:
         return token.group(), token.start(), token.end()
-    return core.group(), token.start() + core.start(), token.start() + core.end()
+    word, end = core.group(), core.end()
+    if len(word) > 2 and word[-2] in "'’" and word[-1] in "sS":
+        word, end = word[:-2], end - 2
+    return word, token.start() + core.start(), token.start() + end
 
 
 class _Terms:
