@@ -1,5 +1,7 @@
 """The package as a user meets it: console script, light import, README that stays true."""
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -62,6 +64,23 @@ def test_tag_command_stays_light(model_dir):
     )
     assert '"topics"' in result.stdout
     assert result.stderr.strip() == ""
+
+
+def test_tag_works_from_any_directory_with_the_shipped_model(tmp_path):
+    """An install carries the model (topictag/model/), a checkout has model/: either way the
+    tagger finds it without --model, wherever it is run from."""
+    exe = Path(sys.executable).parent / "topictag"
+    env = {k: v for k, v in os.environ.items() if k != "TOPICTAG_MODEL"}
+    result = subprocess.run(
+        [str(exe), "tag", str(SEED), "-f", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["paragraphs"]
 
 
 def test_readme_opens_with_the_two_commands():

@@ -37,7 +37,11 @@ class OnError(str, Enum):
 
 ModelOption = Annotated[
     Path | None,
-    typer.Option("--model", "-m", help="Model directory (default: $TOPICTAG_MODEL, else model/)."),
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model directory (default: $TOPICTAG_MODEL, else ./model, else the shipped model).",
+    ),
 ]
 
 
@@ -142,9 +146,12 @@ def tag(
         ),
     ] = None,
 ) -> None:
-    """Tag articles with topics. JSON output: one object per article (an array when several
-    inputs are given), with source, topics, scores and paragraphs (and each paragraph's
-    evidence with --explain). HTML: one page, a section per article."""
+    """Tag articles with topics, per article and per paragraph.
+
+    JSON output: one object per article (an array when several inputs are given), with source,
+    topics, scores and paragraphs (and each paragraph's evidence with --explain). HTML: one
+    page, a section per article.
+    """
     if corpus is not None or output is not None:
         _refuse(
             "to article paths, not to --input",
@@ -261,8 +268,11 @@ def train(
         bool, typer.Option(help="Run the grouped cross-validation (--no-evaluate skips it).")
     ] = True,
 ) -> None:
-    """Train the model on every labelled paragraph, evaluate it, write it to the model directory
-    (the same as `python train.py`)."""
+    """Train, evaluate and write the model (the same as `python train.py`).
+
+    Trains on every labelled paragraph, evaluates it grouped by article, and writes it to the
+    model directory.
+    """
     from topictag.card import summary_table
     from topictag.training import train as train_model
 
@@ -286,8 +296,11 @@ def info(
         ),
     ] = 0,
 ) -> None:
-    """Show the model's topics, thresholds, training data and cross-validated figures; with
-    --top-terms N, what it learned (JSON: a "top_terms" object, topic -> for/against)."""
+    """Show the model's topics, thresholds, training data and measured accuracy.
+
+    With --top-terms N, also what it learned (JSON: a "top_terms" object, topic ->
+    for/against).
+    """
     from topictag import defaults
     from topictag.artifact import read_metrics
     from topictag.card import summary_table
@@ -331,7 +344,10 @@ def evaluate(
         float | None, typer.Option(min=0.0, max=1.0, help="One threshold for every topic.")
     ] = None,
 ) -> None:
-    """Score the model on labelled paragraphs: per-topic precision, recall, F1, macro/micro F1."""
+    """Score the model on labelled paragraphs.
+
+    Per-topic precision, recall and F1, macro and micro F1, and the keyword baseline.
+    """
     from topictag.card import metrics_table
     from topictag.evaluation import evaluate_file
 
@@ -384,9 +400,11 @@ def label(
     seeds: Annotated[Path | None, typer.Option(help="Seed articles (default: seeds/).")] = None,
     model: ModelOption = None,
 ) -> None:
-    """Label an article's paragraphs with single keys (digits toggle topics, Enter accepts, s
-    skips, b goes back, q quits); every answer is appended to labels/seeds.jsonl at once, and
-    running it again resumes."""
+    """Label an article's paragraphs in the terminal, one key per answer.
+
+    Digits toggle topics, Enter accepts, s skips, b goes back, q quits; every answer is
+    appended to labels/seeds.jsonl at once, and running it again resumes.
+    """
     from topictag.labeling import label_article, review_labels
 
     if review:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: The installed package; a normal install puts the shipped model in ``PACKAGE_DIR/model``.
+PACKAGE_DIR = Path(__file__).resolve().parent
 #: The repository root when topictag runs from a checkout (editable install).
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = PACKAGE_DIR.parent
 
 MODEL_ENV = "TOPICTAG_MODEL"
 LABELS_ENV = "TOPICTAG_LABELS"
@@ -36,7 +38,9 @@ THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(2, 19))
 MAX_PARAGRAPH_CHARS = 20_000
 
 
-def _resolve(explicit: str | os.PathLike | None, env: str, default: str) -> Path:
+def _resolve(
+    explicit: str | os.PathLike | None, env: str, default: str, installed: bool = False
+) -> Path:
     if explicit is not None:
         return Path(explicit)
     if os.environ.get(env):
@@ -44,12 +48,17 @@ def _resolve(explicit: str | os.PathLike | None, env: str, default: str) -> Path
     local = Path(default)
     if local.exists():
         return local
+    if installed and (PACKAGE_DIR / default).exists():
+        return PACKAGE_DIR / default
     return REPO_ROOT / default
 
 
-def model_dir(path: str | os.PathLike | None = None) -> Path:
-    """The model directory: ``path``, else ``$TOPICTAG_MODEL``, else ``model/``."""
-    return _resolve(path, MODEL_ENV, "model")
+def model_dir(path: str | os.PathLike | None = None, installed: bool = True) -> Path:
+    """The model directory: ``path``, else ``$TOPICTAG_MODEL``, else ``model/`` in the working
+    directory, else the copy installed with the package (``topictag/model/``), else the
+    source checkout's. Training passes ``installed=False``: it never writes into an install.
+    """
+    return _resolve(path, MODEL_ENV, "model", installed)
 
 
 def labels_dir(path: str | os.PathLike | None = None) -> Path:

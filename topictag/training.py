@@ -352,7 +352,7 @@ def train(
 
     labels_path = defaults.labels_dir(labels_dir)
     seeds_path = defaults.seeds_dir(seeds_dir)
-    model_path = defaults.model_dir(model_dir)
+    model_path = defaults.model_dir(model_dir, installed=False)
     grid = grid if grid is not None else defaults.DEFAULT_GRID
 
     topics = [t.name for t in load_topics(labels_path)]
