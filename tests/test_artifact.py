@@ -45,6 +45,11 @@ def test_missing_model_directory(tmp_path):
         PortableModel.load(tmp_path / "nowhere")
 
 
+def test_a_directory_without_metrics_is_not_a_model(tmp_path):
+    with pytest.raises(ModelError, match="not a topictag model \\(no metrics.json\\).*--model"):
+        PortableModel.load(tmp_path)
+
+
 def test_missing_artifact(model_copy):
     (model_copy / "portable.npz").unlink()
     with pytest.raises(ModelError, match="portable.npz: missing"):

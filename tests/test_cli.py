@@ -56,7 +56,7 @@ def test_threshold_option(runner):
     assert json.loads(result.stdout)["topics"] == list(json.loads(result.stdout)["scores"])
 
 
-@pytest.mark.parametrize("bad", ["--threshold=1.5", "--format=xml"])
+@pytest.mark.parametrize("bad", ["--threshold=1.5", "--threshold=nan", "--format=xml"])
 def test_bad_options_are_usage_errors(runner, bad):
     assert runner.invoke(app, ["tag", str(SEED_FILES[0]), bad]).exit_code == 2
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+import topictag.inputs as inputs
 from topictag.errors import InputError
-from topictag.inputs import decode, read_file, read_inputs
+from topictag.inputs import decode, read_file, read_inputs, read_stdin
 
 TEXT = "Gas exports rose.\n\nРоссия и Азербайджан."
 
@@ -100,12 +101,38 @@ def test_unreadable_file_error_even_as_root(tmp_path, monkeypatch):
     path = tmp_path / "secret.txt"
     path.write_text("x")
 
-    def refuse(self):
+    def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(inputs, "open", refuse, raising=False)
     with pytest.raises(InputError, match="secret.txt: permission denied"):
         read_file(path)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_a_device_is_refused_not_read_forever():
+    with pytest.raises(InputError, match="/dev/zero: a device, not a file"):
+        read_file(Path("/dev/zero"))
+
+
+def test_an_article_over_the_size_limit_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(inputs, "MAX_ARTICLE_BYTES", 10)
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"x" * 10)
+    assert read_file(path).text == "x" * 10
+    path.write_bytes(b"x" * 11)
+    with pytest.raises(InputError, match="a.txt: over .* too large for one article; .*--input"):
+        read_file(path)
+
+
+def test_stdin_over_the_size_limit_is_refused(monkeypatch):
+    import io
+    import sys
+
+    monkeypatch.setattr(inputs, "MAX_ARTICLE_BYTES", 10)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"y" * 11)))
+    with pytest.raises(InputError, match="<stdin>: over"):
+        read_stdin()
 
 
 def test_directories_expand_to_text_and_html_files_and_bad_inputs_do_not_stop_the_rest(tmp_path):

@@ -1,11 +1,13 @@
 """predict() and friends: topics, scores, paragraphs and the article's topics."""
 
 import numpy as np
+import pytest
 from conftest import SEEDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topictag import Tagger, load_model, predict, predict_scores, tag_article, tag_batch
+from topictag.errors import InputError
 from topictag.paragraphs import normalize_newlines
 
 SEED = sorted(SEEDS.glob("*.txt"))[2]
@@ -83,3 +85,9 @@ def test_batch_equals_single_and_stays_in_range(model_dir, texts):
 def test_module_level_tag_batch(use_model):
     out = tag_batch(["Oil tankers in the shadow fleet.", ""])
     assert len(out) == 2 and out[1]["topics"] == []
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
+def test_a_threshold_outside_0_to_1_is_refused(model_dir, bad):
+    with pytest.raises(InputError, match="threshold must be a number from 0 to 1"):
+        Tagger.load(model_dir, threshold=bad)

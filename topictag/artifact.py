@@ -196,7 +196,10 @@ def read_metrics(model_dir: Path) -> dict:
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelError(f"{path}: missing; {RETRAIN}") from None
+        raise ModelError(
+            f"{model_dir}: not a topictag model (no {METRICS}); give the model directory with "
+            f"--model, or {RETRAIN}"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ModelError(f"{path}: not valid JSON (truncated?); {RETRAIN}") from None
     if not isinstance(metrics, dict) or not isinstance(metrics.get("artifacts"), dict):

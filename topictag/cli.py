@@ -152,6 +152,8 @@ def tag(
     topics, scores and paragraphs (and each paragraph's evidence with --explain). HTML: one
     page, a section per article.
     """
+    if threshold is not None and not 0.0 <= threshold <= 1.0:  # typer's range lets NaN in
+        raise _fail("--threshold must be a number from 0 to 1", 2)
     if corpus is not None or output is not None:
         _refuse(
             "to article paths, not to --input",

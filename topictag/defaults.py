@@ -37,6 +37,11 @@ THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(2, 19))
 #: so a file with no paragraph breaks is still tagged in bounded memory.
 MAX_PARAGRAPH_CHARS = 20_000
 
+#: A file or stdin larger than this is refused as one article (a 50 MB article takes over a
+#: minute and 700 MB); corpora go through ``tag --input``, which streams. It also stops an
+#: endless stream such as /dev/zero.
+MAX_ARTICLE_BYTES = 32 * 1024 * 1024
+
 
 def _resolve(
     explicit: str | os.PathLike | None, env: str, default: str, installed: bool = False

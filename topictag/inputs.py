@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from topictag.defaults import MAX_ARTICLE_BYTES
 from topictag.errors import InputError
 from topictag.htmltext import html_to_text, looks_like_html
 
@@ -81,7 +84,11 @@ def read_file(path: Path, encoding: str | None = None) -> Article:
     """One article from a file; HTML (by suffix or content) is turned into text first."""
     name = str(path)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                raise InputError(f"{name}: a device, not a file")
+            data = _read_article(fh, name)
     except FileNotFoundError:
         if path.is_symlink():
             raise InputError(f"{name}: broken symbolic link") from None
@@ -96,9 +103,30 @@ def read_file(path: Path, encoding: str | None = None) -> Article:
     return _as_article(name, text, warnings, path.suffix.lower() in HTML_SUFFIXES)
 
 
+def _too_large(name: str) -> str:
+    return (
+        f"{name}: over {MAX_ARTICLE_BYTES // 2**20} MB, too large for one article; tag a "
+        "corpus with --input (one article per row)"
+    )
+
+
+def _read_article(stream, name: str) -> bytes:
+    """All of a binary stream, refusing more than ``MAX_ARTICLE_BYTES``."""
+    data = stream.read(MAX_ARTICLE_BYTES + 1)
+    if len(data) > MAX_ARTICLE_BYTES:
+        raise InputError(_too_large(name))
+    return data
+
+
 def read_stdin(encoding: str | None = None) -> Article:
     """One article from standard input; HTML is recognised by its content."""
-    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
+    if stream is None:  # a text stream without bytes beneath (a test harness, an IDE)
+        data = sys.stdin.read(MAX_ARTICLE_BYTES + 1).encode()
+        if len(data) > MAX_ARTICLE_BYTES:
+            raise InputError(_too_large("<stdin>"))
+    else:
+        data = _read_article(stream, "<stdin>")
     text, warnings = decode(data, "<stdin>", encoding)
     return _as_article("-", text, warnings, False)
 

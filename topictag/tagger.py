@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from topictag import defaults
+from topictag.errors import InputError
 from topictag.language import english_check
 from topictag.paragraphs import split_paragraphs
 from topictag.scorer import PortableModel
@@ -56,6 +57,8 @@ class Tagger:
     """A loaded model with its topics and thresholds."""
 
     def __init__(self, model: PortableModel, threshold: float | None = None):
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise InputError(f"threshold must be a number from 0 to 1, not {threshold!r}")
         self.model = model
         self.topics = list(model.topics)
         self.thresholds: list[float] = (
