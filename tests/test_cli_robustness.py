@@ -1,6 +1,7 @@
 """The CLI under hostile input: every good file tagged, one stderr line per bad one."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -107,3 +108,24 @@ def test_encoding_option(runner, tmp_path):
     result = runner.invoke(app, ["tag", str(path), "-f", "json", "--encoding", "cp1251"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["paragraphs"][0]["text"].startswith("Газпром")
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tag", "{dir}/zero.txt"], "zero.txt: a device, not a file"),
+        (["tag", "--input", "{dir}/zero.jsonl"], "zero.jsonl: not a regular file"),
+        (["evaluate", "{dir}/zero.jsonl"], "zero.jsonl: a device, not a file"),
+        (["label", "{dir}/zero.txt", "--labels", "{dir}", "--seeds", "{dir}"], "a device"),
+    ],
+    ids=["tag", "tag-input", "evaluate", "label"],
+)
+def test_a_device_behind_a_file_name_is_refused_not_read_forever(runner, tmp_path, args, message):
+    """/dev/zero never ends: read whole, it would fill the memory (evaluate once did)."""
+    for name in ("zero.txt", "zero.jsonl"):
+        (tmp_path / name).symlink_to("/dev/zero")
+    result = runner.invoke(app, [a.format(dir=tmp_path) for a in args])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.splitlines()) == 1

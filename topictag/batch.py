@@ -112,7 +112,14 @@ def tag_corpus(
     if num_proc < 1 or chunk_rows < 1:
         raise ValueError("num_proc and chunk_rows must be at least 1")
     if not source.is_file():
-        raise InputError(f"{source}: {'is a directory' if source.is_dir() else 'no such file'}")
+        problem = (
+            "is a directory"
+            if source.is_dir()
+            else "not a regular file"
+            if source.exists()
+            else "no such file"
+        )
+        raise InputError(f"{source}: {problem}")
     if target is not None and not target.parent.is_dir():
         raise InputError(f"{target}: no such directory: {target.parent}")
     tagger = load_model(model, threshold)

@@ -84,11 +84,11 @@ def read_file(path: Path, encoding: str | None = None) -> Article:
     """One article from a file; HTML (by suffix or content) is turned into text first."""
     name = str(path)
     try:
-        with open(path, "rb") as fh:
-            mode = os.fstat(fh.fileno()).st_mode
-            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-                raise InputError(f"{name}: a device, not a file")
-            data = _read_article(fh, name)
+        data = read_bytes(path, MAX_ARTICLE_BYTES)
+    except TooLarge:
+        raise InputError(_too_large(name)) from None
+    except ValueError as exc:
+        raise InputError(f"{name}: {exc}") from None
     except FileNotFoundError:
         if path.is_symlink():
             raise InputError(f"{name}: broken symbolic link") from None
@@ -110,23 +110,44 @@ def _too_large(name: str) -> str:
     )
 
 
-def _read_article(stream, name: str) -> bytes:
-    """All of a binary stream, refusing more than ``MAX_ARTICLE_BYTES``."""
-    data = stream.read(MAX_ARTICLE_BYTES + 1)
-    if len(data) > MAX_ARTICLE_BYTES:
-        raise InputError(_too_large(name))
+class TooLarge(ValueError):
+    """More bytes than the caller's limit."""
+
+
+def is_device(fh) -> bool:
+    """Whether an open file is a character or block device (/dev/zero, a disk): read whole,
+    it would fill the memory."""
+    mode = os.fstat(fh.fileno()).st_mode
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+
+
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The content of a file or FIFO (or a symbolic link to one). ``ValueError`` for a
+    device, :class:`TooLarge` for more than ``limit`` bytes; ``OSError`` as ``open`` raises."""
+    with open(path, "rb") as fh:
+        if is_device(fh):
+            raise ValueError("a device, not a file")
+        return _read_limited(fh, limit)
+
+
+def _read_limited(stream, limit: int | None) -> bytes:
+    if limit is None:
+        return stream.read()
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"over {limit:,} bytes")
     return data
 
 
 def read_stdin(encoding: str | None = None) -> Article:
     """One article from standard input; HTML is recognised by its content."""
-    stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
-    if stream is None:  # a text stream without bytes beneath (a test harness, an IDE)
-        data = sys.stdin.read(MAX_ARTICLE_BYTES + 1).encode()
-        if len(data) > MAX_ARTICLE_BYTES:
-            raise InputError(_too_large("<stdin>"))
-    else:
-        data = _read_article(stream, "<stdin>")
+    try:
+        if hasattr(sys.stdin, "buffer"):
+            data = _read_limited(sys.stdin.buffer, MAX_ARTICLE_BYTES)
+        else:  # a text stream without bytes beneath (a test harness, an IDE)
+            data = _read_limited(sys.stdin, MAX_ARTICLE_BYTES).encode()
+    except TooLarge:
+        raise InputError(_too_large("<stdin>")) from None
     text, warnings = decode(data, "<stdin>", encoding)
     return _as_article("-", text, warnings, False)
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from topictag import defaults
+from topictag.defaults import MAX_ARTICLE_BYTES
 from topictag.errors import InputError, LabelError, TopictagError
 from topictag.labels import SUPERSEDES, latest_rows, scan_jsonl
 from topictag.paragraphs import split_paragraphs
@@ -343,8 +344,12 @@ def copy_article(article: Path, seeds_dir: Path) -> Path:
     article = Path(article)
     if article.suffix.lower() != ".txt":
         raise InputError(f"{article}: label takes a plain-text .txt article; convert it first")
+    from topictag.inputs import read_bytes
+
     try:
-        data = article.read_bytes()
+        data = read_bytes(article, MAX_ARTICLE_BYTES)
+    except ValueError as exc:
+        raise InputError(f"{article}: {exc}") from None
     except OSError as exc:
         raise InputError(f"{article}: cannot read ({exc.strerror or exc})") from None
     try:

@@ -65,8 +65,12 @@ def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
     This pass exists to point at the exact line of a problem; the data itself is then loaded
     through ``datasets``.
     """
+    from topictag.inputs import read_bytes
+
     try:
-        raw = Path(path).read_bytes()
+        raw = read_bytes(Path(path))
+    except ValueError as exc:
+        raise LabelError(f"{path}: {exc}") from None
     except FileNotFoundError:
         raise LabelError(f"{path}: file not found") from None
     except IsADirectoryError:
