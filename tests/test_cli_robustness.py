@@ -129,3 +129,11 @@ def test_a_device_behind_a_file_name_is_refused_not_read_forever(runner, tmp_pat
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_file_name_with_a_line_break_keeps_its_error_on_one_line(runner, tmp_path):
+    name = tmp_path / "gone\nerror: fake\x1b[31m.txt"
+    result = runner.invoke(app, ["tag", str(name)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "gone\\nerror: fake\\x1b[31m.txt: no such file" in result.stderr

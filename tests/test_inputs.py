@@ -4,9 +4,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import topictag.inputs as inputs
-from topictag.errors import InputError
+from topictag.errors import InputError, one_line
 from topictag.inputs import decode, read_file, read_inputs, read_stdin
 
 TEXT = "Gas exports rose.\n\nРоссия и Азербайджан."
@@ -147,3 +149,11 @@ def test_directories_expand_to_text_and_html_files_and_bad_inputs_do_not_stop_th
     assert [Path(a.source).name for a in good] == ["b.txt", "a.html"]
     assert [a.text for a in good] == ["B", "A"]
     assert len(bad) == 2 and "has no .txt or .html files" in bad[0] and "no such file" in bad[1]
+
+
+@given(st.text())
+def test_one_line_leaves_no_line_break_and_printable_text_as_it_is(text):
+    shown = one_line(text)
+    assert len(shown.splitlines()) <= 1
+    if text.isprintable():
+        assert shown == text

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from topictag import defaults
-from topictag.errors import InputError, TopictagError
+from topictag.errors import InputError, TopictagError, one_line
 from topictag.tagger import Tagger, load_model
 
 #: Rows per chunk: the unit of tagging, of work sent to a worker and of a Parquet row group.
@@ -165,7 +165,7 @@ def tag_corpus(
 def _stderr(message: str) -> None:
     from tqdm import tqdm
 
-    tqdm.write(f"warning: {message}", file=sys.stderr)
+    tqdm.write(f"warning: {one_line(message)}", file=sys.stderr)
 
 
 def _format(path: Path, formats: dict[str, str], what: str) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from topictag.errors import TopictagError
+from topictag.errors import TopictagError, one_line
 
 app = typer.Typer(
     help="Tag English energy-geopolitics news with topics (gas, oil, transport corridor, "
@@ -46,7 +46,7 @@ ModelOption = Annotated[
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {one_line(message)}", err=True)
     return typer.Exit(code)
 
 
@@ -195,16 +195,16 @@ def tag(
     results, failed = [], 0
     for item in read_inputs(paths or [], encoding):
         if isinstance(item, TopictagError):
-            typer.echo(f"error: {item}", err=True)
+            typer.echo(f"error: {one_line(str(item))}", err=True)
             failed += 1
             continue
         for warning in item.warnings:
-            typer.echo(f"warning: {warning}", err=True)
+            typer.echo(f"warning: {one_line(warning)}", err=True)
         result = tagger.tag(item.text, source=item.source, explain=explain or fmt is Format.html)
         if not result.paragraphs:
-            typer.echo(f"warning: {item.source}: no text to tag", err=True)
+            typer.echo(f"warning: {one_line(item.source)}: no text to tag", err=True)
         for warning in result.warnings:
-            typer.echo(f"warning: {item.source}: {warning}", err=True)
+            typer.echo(f"warning: {one_line(f'{item.source}: {warning}')}", err=True)
         if fmt is Format.table:
             typer.echo(article_table(result, thresholds, paragraphs or explain) + "\n")
         elif fmt is Format.jsonl:
@@ -279,7 +279,11 @@ def train(
     from topictag.training import train as train_model
 
     metrics = train_model(
-        labels, seeds, model, run_evaluation=evaluate, progress=lambda m: typer.echo(m, err=True)
+        labels,
+        seeds,
+        model,
+        run_evaluation=evaluate,
+        progress=lambda m: typer.echo(one_line(m), err=True),
     )
     typer.echo(summary_table(metrics["evaluation"]) if metrics["evaluation"] else "trained")
 

@@ -15,3 +15,14 @@ class ModelError(TopictagError):
 
 class InputError(TopictagError):
     """An article or corpus given to the tagger cannot be read."""
+
+
+_BREAKS = {chr(c) for c in range(32)} | {"\x7f", "\x85", "\u2028", "\u2029"}
+
+
+def one_line(message: str) -> str:
+    """``message`` with line breaks and other control characters escaped (``\\n``, ``\\x1b``),
+    so that a file name holding them cannot split an error line or drive the terminal."""
+    if not _BREAKS.intersection(message):
+        return message
+    return "".join(c.encode("unicode_escape").decode() if c in _BREAKS else c for c in message)
