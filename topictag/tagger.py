@@ -79,18 +79,21 @@ class Tagger:
 
     def decide(self, scores: Sequence[Sequence[float]]) -> list[list[str]]:
         """The topics whose score reaches its threshold, per row of ``scores``."""
-        return [self._hits(row) for row in scores]
-
-    def _hits(self, row: Sequence[float]) -> list[str]:
-        return [t for t, s, cut in zip(self.topics, row, self.thresholds) if s >= cut]
+        return [
+            [t for t, s, cut in zip(self.topics, row, self.thresholds) if s >= cut]
+            for row in scores
+        ]
 
     def _named(self, row: Sequence[float]) -> dict[str, float]:
         return {t: round(float(s), 6) for t, s in zip(self.topics, row)}
 
-    def _article(self, rows: Sequence[Sequence[float]]) -> tuple[list[str], dict[str, float]]:
-        """An article's topics (any paragraph's) and scores (the paragraph maximum)."""
+    def _article(
+        self, rows: Sequence[Sequence[float]], hits: Sequence[list[str]]
+    ) -> tuple[list[str], dict[str, float]]:
+        """An article's topics (any paragraph's) and scores (the paragraph maximum), from its
+        paragraphs' scores and topics."""
         best = [max(column) for column in zip(*rows)] if len(rows) else [0.0] * len(self.topics)
-        present = {t for row in rows for t in self._hits(row)}
+        present = {t for topics in hits for t in topics}
         return [t for t in self.topics if t in present], self._named(best)
 
     def tag(self, text: str, source: str | None = None, explain: bool = False) -> ArticleResult:
@@ -101,14 +104,15 @@ class Tagger:
         """
         paragraphs = split_paragraphs(text)
         scores = self.scores([p.text for p in paragraphs]) if paragraphs else []
-        topics, article_scores = self._article(scores)
+        hits = self.decide(scores)
+        topics, article_scores = self._article(scores, hits)
         result = ArticleResult(
             source=source,
             topics=topics,
             scores=article_scores,
             paragraphs=[
-                ParagraphResult(p.index, p.start, p.end, p.text, self._hits(row), self._named(row))
-                for p, row in zip(paragraphs, scores)
+                ParagraphResult(p.index, p.start, p.end, p.text, tops, self._named(row))
+                for p, tops, row in zip(paragraphs, hits, scores)
             ],
         )
         result.english, reason = english_check(text)
@@ -131,10 +135,11 @@ class Tagger:
         split = [split_paragraphs(text) for text in texts]
         flat = [p.text for paragraphs in split for p in paragraphs]
         scores = self.scores(flat) if flat else []
+        hits = self.decide(scores)
         out, start = [], 0
         for paragraphs in split:
             end = start + len(paragraphs)
-            topics, article_scores = self._article(scores[start:end])
+            topics, article_scores = self._article(scores[start:end], hits[start:end])
             out.append({"topics": topics, "scores": article_scores})
             start = end
         return out
