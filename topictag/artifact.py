@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
+import zlib
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -276,8 +277,8 @@ def read_npz(data: bytes) -> dict[str, Floats]:
                 info.filename.removesuffix(".npy"): _read_npy(archive.read(info))
                 for info in archive.infolist()
             }
-    except zipfile.BadZipFile as exc:
-        raise ValueError(str(exc)) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise ValueError(f"not a readable .npz archive ({exc})") from None
 
 
 def _read_npy(data: bytes) -> Floats:
@@ -292,7 +293,8 @@ def _read_npy(data: bytes) -> Floats:
     except (SyntaxError, ValueError, KeyError, TypeError):
         raise ValueError("unreadable .npy header") from None
     if descr not in ("<f8", ">f8") or fortran:
-        raise ValueError(f"expected float64 in C order, found {descr!r}")
+        order = "Fortran" if fortran else "C"
+        raise ValueError(f"expected float64 in C order, found {descr!r} in {order} order")
     values = array("d")
     values.frombytes(data[end:])
     if (descr == "<f8") != (sys.byteorder == "little"):
