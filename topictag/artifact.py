@@ -17,9 +17,7 @@ import io
 import json
 import math
 import os
-import shutil
 import sys
-import tempfile
 import zipfile
 import zlib
 from array import array
@@ -145,7 +143,8 @@ def write_model(
     metrics: dict,
 ) -> dict:
     """Write every artifact to a temporary directory, then swap it in for ``model_dir``."""
-    import io
+    import shutil
+    import tempfile
 
     import joblib
 
@@ -179,6 +178,8 @@ def write_model(
 
 def _swap_in(tmp: Path, target: Path) -> None:
     """Replace ``target`` by ``tmp``; the old directory is kept until the new one is in place."""
+    import shutil
+
     old = None
     if target.exists():
         old = target.parent / f".{target.name}.old-{os.getpid()}"

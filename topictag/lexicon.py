@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from topictag.errors import LabelError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 LEXICON_FILE = "lexicon.toml"
 
@@ -29,10 +23,9 @@ def load_lexicon(labels_dir: Path, topics: Sequence[str]) -> dict[str, list[str]
     path = Path(labels_dir) / LEXICON_FILE
     if not path.exists():
         return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise LabelError(f"{path}: not valid TOML: {exc}") from None
+    from topictag.topics import read_toml
+
+    data = read_toml(path)
     lexicon: dict[str, list[str]] = {}
     for topic, table in data.items():
         if topic not in topics:

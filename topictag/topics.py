@@ -8,11 +8,6 @@ from pathlib import Path
 
 from topictag.errors import LabelError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 TOPICS_FILE = "topics.toml"
 
 
@@ -22,15 +17,25 @@ class Topic:
     definition: str
 
 
+def read_toml(path: Path) -> dict:
+    """A TOML file's tables, or one LabelError line. tomllib is imported here, not on the
+    tagging path, which never reads TOML."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LabelError(f"{path}: not valid TOML: {exc}") from None
+
+
 def load_topics(labels_dir: Path) -> list[Topic]:
     """The topics defined in ``labels_dir/topics.toml``, in file order."""
     path = Path(labels_dir) / TOPICS_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LabelError(f"{path}: topic file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise LabelError(f"{path}: not valid TOML: {exc}") from None
+    if not path.exists():
+        raise LabelError(f"{path}: topic file not found")
+    data = read_toml(path)
     entries = data.get("topic")
     if not isinstance(entries, list) or not entries:
         raise LabelError(f"{path}: no [[topic]] tables")
