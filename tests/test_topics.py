@@ -1,5 +1,7 @@
 """The topic set is data: read from topics.toml, extended by add_topic."""
 
+from pathlib import Path
+
 import pytest
 from conftest import LABELS
 
@@ -43,4 +45,17 @@ def test_bad_topic_files(tmp_path, content, message):
 
 def test_missing_topic_file(tmp_path):
     with pytest.raises(LabelError, match="topic file not found"):
+        load_topics(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["directory", "device"])
+def test_a_topic_file_that_is_not_a_file_is_one_line(tmp_path, kind):
+    path = tmp_path / "topics.toml"
+    if kind == "directory":
+        path.mkdir()
+    elif Path("/dev/zero").exists():
+        path.symlink_to("/dev/zero")
+    else:
+        pytest.skip("no /dev/zero here")
+    with pytest.raises(LabelError, match="topics.toml: (cannot read|a device)"):
         load_topics(tmp_path)

@@ -24,10 +24,16 @@ def read_toml(path: Path) -> dict:
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
+    from topictag.inputs import read_bytes
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_bytes(path).decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise LabelError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # a device
+        raise LabelError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise LabelError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def load_topics(labels_dir: Path) -> list[Topic]:
