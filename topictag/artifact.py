@@ -36,14 +36,6 @@ FORMAT = 1
 RETRAIN = "retrain with `python train.py`"
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _fsync_write(path: Path, data: bytes) -> None:
     with open(path, "wb") as fh:
         fh.write(data)
@@ -157,14 +149,18 @@ def write_model(
     try:
         buffer = io.BytesIO()
         joblib.dump(pipeline, buffer)
-        _fsync_write(tmp / PIPELINE, buffer.getvalue())
         settings, arrays = export_portable(pipeline, topics, thresholds, lexicon)
-        _fsync_write(tmp / PORTABLE_JSON, json.dumps(settings, ensure_ascii=False).encode())
-        _fsync_write(tmp / PORTABLE_NPZ, npz_bytes(arrays))
+        artifacts = {
+            PIPELINE: buffer.getvalue(),
+            PORTABLE_JSON: json.dumps(settings, ensure_ascii=False).encode(),
+            PORTABLE_NPZ: npz_bytes(arrays),
+        }
+        for name, data in artifacts.items():
+            _fsync_write(tmp / name, data)
         metrics = dict(metrics)
         metrics["format"] = FORMAT
         metrics["artifacts"] = {
-            name: sha256(tmp / name) for name in (PIPELINE, PORTABLE_JSON, PORTABLE_NPZ)
+            name: hashlib.sha256(data).hexdigest() for name, data in artifacts.items()
         }
         text = json.dumps(metrics, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
         _fsync_write(tmp / METRICS, text.encode())

@@ -114,18 +114,12 @@ class TooLarge(ValueError):
     """More bytes than the caller's limit."""
 
 
-def is_device(fh) -> bool:
-    """Whether an open file is a character or block device (/dev/zero, a disk): read whole,
-    it would fill the memory."""
-    mode = os.fstat(fh.fileno()).st_mode
-    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-
-
 def read_bytes(path: Path, limit: int | None = None) -> bytes:
     """The content of a file or FIFO (or a symbolic link to one). ``ValueError`` for a
     device, :class:`TooLarge` for more than ``limit`` bytes; ``OSError`` as ``open`` raises."""
     with open(path, "rb") as fh:
-        if is_device(fh):
+        mode = os.fstat(fh.fileno()).st_mode
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):  # /dev/zero, a disk: read whole, never ends
             raise ValueError("a device, not a file")
         return _read_limited(fh, limit)
 
