@@ -349,17 +349,24 @@ def evaluate(
     threshold: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help="One threshold for every topic.")
     ] = None,
+    errors: Annotated[
+        bool,
+        typer.Option(
+            "--errors", help="Also list every row the model gets wrong, worst first."
+        ),
+    ] = False,
 ) -> None:
     """Score the model on labelled paragraphs.
 
-    Per-topic precision, recall and F1, macro and micro F1, and the keyword baseline.
+    Per-topic precision, recall and F1, macro and micro F1, and the keyword baseline; with
+    --errors, each wrong row (JSON: "errors", with missed and false topics and scores).
     """
     from topictag.card import metrics_table
-    from topictag.evaluation import evaluate_file
+    from topictag.evaluation import errors_table, evaluate_file
 
     if fmt is Format.html:
         raise _fail("--format html is for `topictag tag`; use table or json", 2)
-    result = evaluate_file(file, model, threshold)
+    result = evaluate_file(file, model, threshold, errors=errors)
     if fmt is not Format.table:
         typer.echo(_json(result))
         return
@@ -369,6 +376,11 @@ def evaluate(
             f"\nbaseline ({name}): macro F1 {baseline['macro_f1']:.2f}, "
             f"micro F1 {baseline['micro_f1']:.2f}"
         )
+    if errors:
+        wrong = result["errors"]
+        typer.echo(f"\n{len(wrong)} of {result['n']} rows wrong, worst first:")
+        if wrong:
+            typer.echo(errors_table(wrong))
 
 
 class Order(str, Enum):

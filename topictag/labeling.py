@@ -31,7 +31,7 @@ from pathlib import Path
 from topictag import defaults
 from topictag.defaults import MAX_ARTICLE_BYTES
 from topictag.errors import InputError, LabelError, TopictagError
-from topictag.labels import SUPERSEDES, latest_rows, scan_jsonl
+from topictag.labels import DEV_FILE, SUPERSEDES, latest_rows, scan_jsonl
 from topictag.paragraphs import split_paragraphs
 from topictag.topics import add_topic, load_topics
 
@@ -101,9 +101,12 @@ def _sigint_deferred():
 
 
 def current_rows(labels_dir: Path) -> dict[str, tuple[Path, dict]]:
-    """Every labelled row of ``labels_dir`` by id, corrections applied: id -> (file, row)."""
+    """Every training row of ``labels_dir`` by id, corrections applied: id -> (file, row).
+    The development set is left out: a review never sees it."""
     out: dict[str, tuple[Path, dict]] = {}
     for path in sorted(Path(labels_dir).glob("*.jsonl")):
+        if path.name == DEV_FILE:
+            continue
         if not path.read_bytes().strip():
             continue
         for _, row in latest_rows(scan_jsonl(path, ("id", "article", "text", "labels"))):

@@ -18,6 +18,10 @@ from topictag.paragraphs import split_paragraphs
 LABEL_FIELDS = ("id", "article", "text", "labels")
 #: Rows with this ``source`` were written by us for training; they are never test data.
 AUTHORED = "authored"
+#: The development set: paragraphs written by us apart from the training rows, labelled twice
+#: blind. Training only reports figures on it and never reads it to fit or choose anything.
+DEV_FILE = "dev.jsonl"
+DEV_SOURCE = "authored-dev"
 
 
 @dataclass
@@ -169,8 +173,9 @@ def latest_rows(rows: Iterable[tuple[int, dict]]) -> list[tuple[int, dict]]:
 
 
 def label_files(labels_dir: Path) -> list[Path]:
-    """Every ``*.jsonl`` file of labelled paragraphs in ``labels_dir``, sorted by name."""
-    files = sorted(Path(labels_dir).glob("*.jsonl"))
+    """Every ``*.jsonl`` file of training paragraphs in ``labels_dir``, sorted by name (the
+    development set, ``dev.jsonl``, is not training data)."""
+    files = sorted(p for p in Path(labels_dir).glob("*.jsonl") if p.name != DEV_FILE)
     if not files:
         raise LabelError(f"{labels_dir}: no .jsonl label files")
     return files
@@ -197,6 +202,11 @@ def load_labels(
             where = f"{path}:{number} (id {row['id']!r})"
             check_labels(path, number, row, topics)
             row_id = str(row["id"])
+            if row.get("source") == DEV_SOURCE:
+                raise LabelError(
+                    f"{where}: a {DEV_SOURCE!r} row is development data; it belongs in "
+                    f"{DEV_FILE}, never in a training file"
+                )
             if row_id in seen_ids:
                 if not is_correction(row, in_file.get(row_id, (0, None))[1]):
                     raise LabelError(f"{where}: duplicate id, first at {seen_ids[row_id]}{HINT}")
@@ -258,4 +268,38 @@ def load_labels(
     for topic in topics:
         if not any(topic in labels for labels in data.labels):
             warn(f"topic {topic!r} has no positive example and cannot be learned")
+    return data
+
+
+def load_dev(
+    labels_dir: Path, topics: Sequence[str], training: LabelledData
+) -> LabelledData | None:
+    """The development set (``labels_dir/dev.jsonl``), validated, or None when there is none.
+
+    Every row must have ``"source": "authored-dev"``, a unique id and known topics; a text that
+    is also a training text is an error, so the set stays apart from what the model sees.
+    """
+    path = Path(labels_dir) / DEV_FILE
+    if not path.exists():
+        return None
+    rows = latest_rows(scan_jsonl(path, LABEL_FIELDS))
+    train_texts = {" ".join(t.split()).lower(): i for t, i in zip(training.texts, training.ids)}
+    data = LabelledData([], [], [], [], [], list(topics), [path.name])
+    seen: set[str] = set()
+    for number, row in rows:
+        where = f"{path}:{number} (id {row['id']!r})"
+        check_labels(path, number, row, topics)
+        if row.get("source") != DEV_SOURCE:
+            raise LabelError(f'{where}: every row of {DEV_FILE} needs "source": "{DEV_SOURCE}"')
+        if str(row["id"]) in seen:
+            raise LabelError(f"{where}: duplicate id{HINT}")
+        seen.add(str(row["id"]))
+        key = " ".join(str(row["text"]).split()).lower()
+        if key in train_texts:
+            raise LabelError(f"{where}: same text as training row {train_texts[key]!r}")
+        data.ids.append(str(row["id"]))
+        data.articles.append(str(row["article"]))
+        data.texts.append(str(row["text"]))
+        data.labels.append(sorted(set(row["labels"]), key=list(topics).index))
+        data.sources.append(DEV_SOURCE)
     return data

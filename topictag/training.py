@@ -8,6 +8,8 @@ Evaluations (all on real paragraphs; authored paragraphs are training data only)
   what the authored corpus adds.
 - ``authored_only``: trained on the authored corpus, tested on every real paragraph.
 - ``baselines``: the lexicon as a keyword list, and predicting every topic everywhere.
+- ``dev``: the final model on the development set (``labels/dev.jsonl``), which is written
+  apart from the training rows and only ever reported, never used to fit or choose anything.
 
 In every fold the hyperparameters and the per-topic thresholds are chosen by grouped
 cross-validation inside that fold's training data.
@@ -31,7 +33,7 @@ from scipy import sparse
 from sklearn.model_selection import GroupKFold
 
 from topictag import defaults
-from topictag.labels import LabelledData, load_labels
+from topictag.labels import LabelledData, load_dev, load_labels
 from topictag.lexicon import compile_lexicon, count_terms, load_lexicon
 from topictag.metrics import binarize, choose_thresholds, report
 from topictag.pipeline import (
@@ -291,6 +293,36 @@ def lexicon_ablation(
     }
 
 
+def held_apart(
+    pipeline, thresholds: np.ndarray, data: LabelledData, lexicon: dict, baselines: bool = True
+) -> dict:
+    """A fitted model's figures on rows it never saw (the development set), with how many
+    paragraphs labelled with no topic it tags anyway (``false_alarms``)."""
+    topics = data.topics
+    y = binarize(data.labels, topics)
+    pred = predict_proba(pipeline, data.texts) >= thresholds
+    out = report(y, pred, topics)
+    none = ~y.any(axis=1)
+    out["no_topic_rows"] = int(none.sum())
+    out["false_alarms"] = int(pred[none].any(axis=1).sum())
+    if baselines and lexicon:
+        out["baselines"] = {
+            "keywords": report(y, keyword_predictions(data.texts, lexicon, topics), topics)
+        }
+    return out
+
+
+def _dev_summary(dev: LabelledData) -> dict:
+    counts = Counter(t for labels in dev.labels for t in labels)
+    return {
+        "file": dev.files[0],
+        "rows": len(dev),
+        "articles": len(set(dev.articles)),
+        "label_counts": {t: counts.get(t, 0) for t in dev.topics},
+        "rows_without_topic": sum(1 for labels in dev.labels if not labels),
+    }
+
+
 def data_summary(data: LabelledData, lexicon: dict) -> dict:
     """Counts and a content hash of the training data (no timestamps: same data, same file)."""
     digest = hashlib.sha256()
@@ -359,6 +391,7 @@ def train(
     lexicon = load_lexicon(labels_path, topics)
     progress(f"loading labels from {labels_path}")
     data = load_labels(labels_path, topics, seeds_path, warn=lambda m: progress(f"warning: {m}"))
+    dev = load_dev(labels_path, topics, data)
 
     evaluation: dict = {}
     if run_evaluation:
@@ -370,6 +403,19 @@ def train(
     progress("fitting the final model on all labelled paragraphs")
     y = binarize(data.labels, topics)
     fitted = fit_selected(data.texts, y, data.articles, topics, lexicon, grid, inner_folds)
+    if run_evaluation and dev is not None:
+        progress(f"scoring the development set ({len(dev)} paragraphs; reported, never used)")
+        evaluation["dev"] = held_apart(fitted.pipeline, fitted.thresholds, dev, lexicon)
+        if lexicon and ablation:
+            plain = fit_selected(
+                data.texts, y, data.articles, topics, {}, {**grid, "lexicon": [False]}, inner_folds
+            )
+            figures = held_apart(plain.pipeline, plain.thresholds, dev, {}, baselines=False)
+            evaluation["without_lexicon"]["dev"] = {
+                "macro_f1": figures["macro_f1"],
+                "micro_f1": figures["micro_f1"],
+                "f1": {t: v["f1"] for t, v in figures["per_topic"].items()},
+            }
     metrics = {
         "topics": topics,
         "thresholds": {t: float(v) for t, v in zip(topics, fitted.thresholds)},
@@ -384,5 +430,7 @@ def train(
         "data": data_summary(data, lexicon),
         "versions": versions(),
     }
+    if dev is not None:
+        metrics["data"]["dev"] = _dev_summary(dev)
     progress(f"writing {model_path}")
     return write_model(model_path, fitted.pipeline, topics, fitted.thresholds, lexicon, metrics)

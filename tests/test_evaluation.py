@@ -1,0 +1,48 @@
+"""`topictag evaluate`: figures on any labelled file, and the rows the model gets wrong."""
+
+import json
+
+from conftest import write_jsonl
+from typer.testing import CliRunner
+
+from topictag.cli import app
+from topictag.evaluation import evaluate_file
+
+ROWS = [
+    {"id": "r1", "text": "Brent crude rose after OPEC+ agreed to cut output.", "labels": ["oil"]},
+    # Deliberately mislabelled, so the model disagrees with it.
+    {"id": "r2", "text": "Brent crude fell as OPEC+ raised output quotas.", "labels": ["gas"]},
+    {"id": "r3", "text": "The museum opened a new wing for modern sculpture.", "labels": []},
+]
+
+
+def test_errors_list_exactly_the_rows_whose_topics_differ(tmp_path, use_model):
+    path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    result = evaluate_file(path, errors=True)
+    predicted = {e["id"]: e for e in result["errors"]}
+    assert "r2" in predicted
+    wrong = predicted["r2"]
+    assert "gas" in wrong["missed"]
+    assert set(wrong["labels"]) == {"gas"} and set(wrong["predicted"]) == set(wrong["false"])
+    for error in result["errors"]:
+        assert set(error["labels"]) != set(error["predicted"])
+        assert set(error["missed"]) == set(error["labels"]) - set(error["predicted"])
+    margins = [e["margin"] for e in result["errors"]]
+    assert margins == sorted(margins, reverse=True)
+
+
+def test_without_errors_flag_no_errors_key(tmp_path, use_model):
+    path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    assert "errors" not in evaluate_file(path)
+
+
+def test_cli_errors_as_json_and_table(tmp_path, use_model):
+    path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    runner = CliRunner()
+    result = runner.invoke(app, ["evaluate", str(path), "--errors", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert any(e["id"] == "r2" for e in data["errors"])
+    table = runner.invoke(app, ["evaluate", str(path), "--errors"])
+    assert table.exit_code == 0
+    assert "r2: " in table.stdout and "missed gas" in table.stdout
