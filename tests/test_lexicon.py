@@ -49,3 +49,32 @@ def test_lexicon_for_unknown_topic_is_an_error(tmp_path):
 
 def test_no_lexicon_file_means_no_lexicon(tmp_path):
     assert load_lexicon(tmp_path, TOPICS) == {}
+
+
+def test_exclusion_phrases_hide_the_terms_inside_them():
+    lexicon = {"gas": ["gas", "!tear gas", "!greenhouse gas"], "oil": ["oil", "!olive oil"]}
+    text = "Police used tear gas; Greenhouse gas rules; gas exports; olive oil and crude oil."
+    assert counts(lexicon, text) == [1, 1]
+
+
+def test_term_matches_keep_offsets_of_the_text():
+    from topictag.lexicon import term_matches
+
+    patterns = compile_lexicon({"gas": ["gas", "!tear gas"], "oil": []}, TOPICS)
+    text = "tear gas and gas"
+    (match,) = term_matches(patterns[0], text)
+    assert text[match.start() : match.end()] == "gas" and match.start() == 13
+
+
+def test_lexicon_file_not_lists_become_exclusions(tmp_path):
+    (tmp_path / "lexicon.toml").write_text(
+        '[gas]\nterms = ["gas"]\nnot = ["tear gas"]\n', encoding="utf-8"
+    )
+    assert load_lexicon(tmp_path, TOPICS) == {"gas": ["gas", "!tear gas"]}
+
+
+@pytest.mark.parametrize("body", ['terms = ["gas"]\nnot = "tear gas"', 'terms = ["!gas"]'])
+def test_malformed_exclusions_are_errors(tmp_path, body):
+    (tmp_path / "lexicon.toml").write_text(f"[gas]\n{body}\n", encoding="utf-8")
+    with pytest.raises(LabelError):
+        load_lexicon(tmp_path, TOPICS)

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from topictag.lexicon import term_matches
 from topictag.scorer import PortableModel, char_wb_ngrams
 
 #: Evidence items kept per topic and paragraph.
@@ -119,7 +120,7 @@ def _add_char_block(terms: _Terms, block, text: str, index, weights) -> None:
 
 def _add_lexicon_block(terms: _Terms, block, text: str, index, weights) -> None:
     for j, weight in zip(index.tolist(), weights.tolist()):
-        matches = [m for pattern in block.patterns[j] if pattern for m in pattern.finditer(text)]
+        matches = term_matches(block.patterns[j], text)
         for m in matches:
             terms.add(m.group(), weight / len(matches), [(m.start(), m.end())])
 
