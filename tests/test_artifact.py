@@ -1,8 +1,12 @@
 """The model directory: checksums are enforced and writes are atomic."""
 
+import errno
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -13,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 import topictag.artifact as artifact
 from topictag.artifact import load_pipeline, npz_bytes, read_metrics, read_npz
-from topictag.errors import ModelError
+from topictag.errors import ModelError, WriteError
 from topictag.scorer import PortableModel
 
 
@@ -68,10 +72,10 @@ def test_failed_write_leaves_the_previous_model_intact(monkeypatch, model_copy):
     metrics = read_metrics(model_copy)
 
     def boom(arrays):
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(artifact, "npz_bytes", boom)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteError, match="cannot write .No space.*previous model is unchanged"):
         artifact.write_model(
             model_copy,
             pipeline,
@@ -83,6 +87,109 @@ def test_failed_write_leaves_the_previous_model_intact(monkeypatch, model_copy):
     assert {p.name: p.read_bytes() for p in model_copy.iterdir()} == before
     assert not [p for p in model_copy.parent.iterdir() if p.name.startswith(".model")]
     PortableModel.load(model_copy)
+
+
+def rewrite(model_dir, target=None):
+    """Write the model of ``model_dir`` again, to ``target`` (default: in place)."""
+    metrics = read_metrics(model_dir)
+    return artifact.write_model(
+        model_dir if target is None else target,
+        load_pipeline(model_dir),
+        metrics["topics"],
+        list(metrics["thresholds"].values()),
+        {},
+        {k: v for k, v in metrics.items() if k not in ("artifacts", "format")},
+    )
+
+
+def test_a_model_directory_given_as_a_symbolic_link_is_written_where_it_points(model_copy):
+    link = model_copy.parent / "current"
+    link.symlink_to(model_copy.name)
+    rewrite(model_copy, link)
+    assert link.is_symlink() and os.readlink(link) == model_copy.name
+    PortableModel.load(link)
+    assert sorted(p.name for p in model_copy.parent.iterdir()) == ["current", "model"]
+
+
+def test_a_link_to_a_file_or_a_file_as_the_model_directory_is_refused(model_copy, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "link").symlink_to("notes.txt")
+    for target in (tmp_path / "link", tmp_path / "notes.txt"):
+        with pytest.raises(ModelError, match="not a directory"):
+            rewrite(model_copy, target)
+    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "link").is_symlink()
+
+
+def test_full_disk_when_creating_the_model_directory_is_one_error(monkeypatch, model_copy):
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(artifact.Path, "mkdir", read_only)
+    with pytest.raises(WriteError, match="cannot write .Read-only file system"):
+        rewrite(model_copy)
+
+
+def test_a_killed_trainings_temporary_directory_is_removed_by_the_next(model_copy):
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **PIPE)
+    stale = model_copy.parent / f".model.{int(child.stdout)}-00ff00ff.tmp"
+    stale.mkdir()
+    os.utime(stale, (0, 0))
+    rewrite(model_copy)
+    assert not stale.exists()
+
+
+PIPE = {"capture_output": True, "text": True, "timeout": 120}
+
+
+def load_in_a_subprocess(model_dir) -> subprocess.CompletedProcess:
+    """Load the model in a process of its own, with a time and memory limit: what a FIFO
+    (waits forever) or /dev/zero (never ends) would do to the test run."""
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))\n"
+        "from topictag.scorer import PortableModel\n"
+        "from topictag.errors import ModelError\n"
+        "try:\n"
+        f"    PortableModel.load({str(model_dir)!r})\n"
+        "except ModelError as exc:\n"
+        "    sys.exit(f'error: {exc}')\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], **PIPE)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="POSIX special files")
+@pytest.mark.parametrize(
+    ("name", "make", "message"),
+    [
+        ("portable.npz", "directory", "portable.npz: a directory, not a file"),
+        ("portable.npz", "/dev/zero", "portable.npz: a device, not a file"),
+        ("metrics.json", "fifo", "metrics.json: a FIFO (named pipe), not a regular file"),
+        ("portable.json", "fifo", "portable.json: a FIFO (named pipe), not a regular file"),
+    ],
+)
+def test_a_model_file_that_is_not_a_regular_file_is_one_error(model_copy, name, make, message):
+    path = model_copy / name
+    path.unlink()
+    if make == "directory":
+        path.mkdir()
+    elif make == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(make)
+    done = load_in_a_subprocess(model_copy)
+    assert done.stderr.startswith("error: ") and len(done.stderr.splitlines()) == 1, done.stderr
+    assert message in done.stderr and "retrain" in done.stderr
+
+
+def test_thresholds_note_names_what_differs(model_copy):
+    metrics = read_metrics(model_copy)
+    used = dict(metrics["thresholds"])
+    assert artifact.thresholds_note(metrics, used) is None
+    edited = {**metrics, "thresholds": {**used, "gas": 0.1}}
+    assert "differ from the model's" in artifact.thresholds_note(edited, used)
+    text = {**metrics, "thresholds": {**used, "gas": "high"}}
+    assert "not all numbers ('gas': 'high')" in artifact.thresholds_note(text, used)
+    assert "missing" in artifact.thresholds_note({}, used)
 
 
 def test_npz_bytes_are_reproducible_and_pickle_free(tmp_path):

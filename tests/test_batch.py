@@ -2,7 +2,12 @@
 results as Tagger.tag_batch, bad rows named by number, and no half-written output."""
 
 import csv
+import errno
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,6 +21,7 @@ from topictag import InputError, Tagger
 from topictag import batch as batch_module
 from topictag.batch import tag_corpus
 from topictag.cli import app
+from topictag.errors import WriteError
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
 
@@ -359,3 +365,165 @@ def test_jsonl_format_agrees_with_input_mode(runner, tmp_path, articles):
     result = runner.invoke(app, ["tag", "--input", str(source), "-f", "jsonl"])
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == len(articles)
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        # every row has one unquoted comma too many: pandas shifted the text into the id column
+        ("id,text\n1,Gas pipeline, with a comma\n2,Oil, and more\n", "row 1 (line 2) has 3"),
+        ('id,text\n1,"Gas."\n\n2,"Oil.",extra\n', "row 2 (line 4) has 3"),
+        ('id,text\n1,"Gas\nand oil."\n2,Oil,\n', "row 2 (line 4) has 3"),
+    ],
+)
+@pytest.mark.parametrize("on_error", ["fail", "skip"])
+def test_csv_row_with_more_fields_than_the_header_is_an_error(
+    tmp_path, model_dir, content, where, on_error
+):
+    source = tmp_path / "corpus.csv"
+    source.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=rf"corpus.csv: not valid CSV: {re.escape(where)} fields"):
+        tag_corpus(source, tmp_path / "out.jsonl", model=model_dir, on_error=on_error)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_csv_with_quoted_commas_and_short_rows_is_read(tmp_path, model_dir):
+    source = tmp_path / "corpus.csv"
+    source.write_text('id,text,note\n1,"Gas, oil and sanctions.",x\n2,"Oil."\n', encoding="utf-8")
+    summary = tag_corpus(source, tmp_path / "out.jsonl", model=model_dir)
+    assert summary["tagged"] == 2
+    assert [r["text"] for r in read_output(tmp_path / "out.jsonl")] == [
+        "Gas, oil and sanctions.",
+        "Oil.",
+    ]
+
+
+# Outputs that cannot be written, inputs that are not what they say -------------------------
+
+
+@pytest.mark.parametrize("link", [None, "symbolic", "hard"])
+def test_the_input_is_never_the_output(tmp_path, model_dir, articles, link):
+    source = write_corpus(tmp_path / "corpus.jsonl", articles)
+    before = source.read_bytes()
+    target = source
+    if link:
+        target = tmp_path / "out.jsonl"
+        (target.symlink_to if link == "symbolic" else target.hardlink_to)(source)
+    with pytest.raises(InputError, match="is the input file"):
+        tag_corpus(source, target, model=model_dir)
+    assert source.read_bytes() == before
+
+
+class FullDisk:
+    """A text file on a disk that fills up after its first write."""
+
+    def __init__(self, fh):
+        self.fh, self.writes = fh, 0
+
+    def write(self, text):
+        self.writes += 1
+        if self.writes > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.fh.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.fh, name)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_a_full_disk_is_one_error_and_leaves_no_file(
+    tmp_path, model_dir, articles, monkeypatch, suffix
+):
+    source = write_corpus(tmp_path / "corpus.jsonl", articles)
+    target = tmp_path / f"out{suffix}"
+    if suffix == ".jsonl":
+
+        def full_open(path, mode="r", *args, **kwargs):
+            fh = open(path, mode, *args, **kwargs)
+            return FullDisk(fh) if "x" in mode else fh
+
+        monkeypatch.setattr(batch_module, "open", full_open, False)
+    else:
+        real = pq.ParquetWriter.write_table
+        calls = []
+
+        def write_table(self, table, *args, **kwargs):
+            calls.append(1)
+            if len(calls) > 1:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(self, table, *args, **kwargs)
+
+        monkeypatch.setattr(pq.ParquetWriter, "write_table", write_table)
+    with pytest.raises(WriteError) as caught:
+        tag_corpus(source, target, model=model_dir, chunk_rows=3)
+    assert str(caught.value) == f"{target}: cannot write (No space left on device)"
+    assert not target.exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs resource limits")
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_cli_output_past_the_file_size_limit_is_one_error_line(
+    tmp_path, model_dir, seed_rows, suffix
+):
+    """The kernel refuses the write (EFBIG), as a full disk would (ENOSPC)."""
+    import resource
+
+    rows = [{"id": i, "text": seed_rows[i % len(seed_rows)]["text"]} for i in range(3000)]
+    source = write_jsonl(tmp_path / "corpus.jsonl", rows)
+    target = tmp_path / f"out{suffix}"
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    args = ["tag", "--input", str(source), "--output", str(target), "--model", str(model_dir)]
+    done = subprocess.run(
+        [sys.executable, "-m", "topictag", *args],
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: {target}: cannot write (") and "too large" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert not target.exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"not parquet at all", b"PAR1" + b"\0" * 50, "truncated"], ids=repr
+)
+def test_junk_or_truncated_parquet_is_not_valid_parquet(tmp_path, model_dir, articles, data):
+    source = tmp_path / "corpus.parquet"
+    if data == "truncated":
+        whole = write_corpus(tmp_path / "whole.parquet", articles).read_bytes()
+        data = whole[: len(whole) // 2]
+    source.write_bytes(data)
+    with pytest.raises(InputError, match=r"corpus\.parquet: not valid Parquet \("):
+        tag_corpus(source, tmp_path / "out.jsonl", model=model_dir)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("out_suffix", [".jsonl", ".parquet"])
+def test_a_parquet_file_with_no_rows_is_no_rows(tmp_path, model_dir, out_suffix):
+    source = tmp_path / "empty.parquet"
+    empty = {"id": pa.array([], pa.int64()), "text": pa.array([], pa.string())}
+    pq.write_table(pa.table(empty), source)
+    target = tmp_path / f"out{out_suffix}"
+    summary = tag_corpus(source, target, model=model_dir, num_proc=1)
+    assert (summary["rows"], summary["tagged"], summary["skipped"]) == (0, 0, 0)
+    assert read_output(target) == []
+    if out_suffix == ".parquet":
+        assert pq.read_schema(target).names == ["id", "text", "topics", "scores"]
+
+
+@pytest.mark.parametrize("on_error", ["fail", "skip"])
+def test_a_json_line_nested_too_deeply_is_a_bad_row(tmp_path, model_dir, on_error):
+    deep = '{"text": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    source = write_jsonl(tmp_path / "deep.jsonl", [deep, {"text": "Gas flows via TANAP."}])
+    message = f"{source}: line 1: JSON nested too deeply to read"
+    if on_error == "fail":
+        with pytest.raises(InputError, match=re.escape(message)):
+            tag_corpus(source, tmp_path / "out.jsonl", model=model_dir)
+        return
+    summary = tag_corpus(source, tmp_path / "out.jsonl", model=model_dir, on_error="skip")
+    assert summary["tagged"] == 1 and summary["errors"] == [message]

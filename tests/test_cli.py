@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 from conftest import SEEDS, TEST_GRID
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from topictag.cli import app
@@ -106,6 +107,17 @@ def test_evaluate_json(runner, tmp_path, seed_rows):
     assert set(report["per_topic"]["gas"]) == {"precision", "recall", "f1", "support"}
 
 
+def test_evaluate_rows_without_any_topic_says_undefined(runner, tmp_path):
+    path = tmp_path / "quiet.jsonl"
+    path.write_text(json.dumps({"text": "The weather was mild.", "labels": []}) + "\n")
+    as_json = runner.invoke(app, ["evaluate", str(path), "--format", "json", "--threshold", "1"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)["macro_f1"] is None
+    table = runner.invoke(app, ["evaluate", str(path), "--threshold", "1"])
+    assert table.exit_code == 0, table.output
+    assert "**undefined**" in table.stdout and "0.00**" not in table.stdout
+
+
 def test_evaluate_unknown_topic_is_an_error(runner, tmp_path):
     path = tmp_path / "gold.jsonl"
     path.write_text(json.dumps({"text": "x", "labels": ["weather"]}) + "\n")
@@ -138,6 +150,24 @@ def test_train_command_writes_a_model(tmp_path, labels_dir, monkeypatch):
     assert (out / "metrics.json").exists()
 
 
+def test_train_without_a_lexicon_stops_unless_no_lexicon(tmp_path, labels_dir, monkeypatch):
+    import topictag.defaults as defaults
+
+    monkeypatch.setattr(defaults, "DEFAULT_GRID", TEST_GRID)
+    labels = tmp_path / "labels"
+    shutil.copytree(labels_dir, labels)
+    (labels / "lexicon.toml").unlink()
+    args = ["train", "--labels", str(labels), "--seeds", str(SEEDS), "--no-evaluate"]
+    stopped = CliRunner().invoke(app, [*args, "--model", str(tmp_path / "m")])
+    assert stopped.exit_code == 1
+    assert stopped.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "lexicon.toml: missing" in stopped.stderr and "--no-lexicon" in stopped.stderr
+    assert not (tmp_path / "m").exists()
+    trained = CliRunner().invoke(app, [*args, "--model", str(tmp_path / "m"), "--no-lexicon"])
+    assert trained.exit_code == 0, trained.output
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["params"]["lexicon"] is False
+
+
 def test_train_with_broken_labels_is_one_line(tmp_path):
     labels = tmp_path / "labels"
     labels.mkdir()
@@ -152,11 +182,36 @@ def test_train_with_broken_labels_is_one_line(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def test_version_option():
+    import topictag
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"topictag {topictag.__version__}\n"
+
+
 @pytest.mark.parametrize("command", ["tag", "train", "info", "evaluate"])
 def test_every_command_has_help(command):
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert len(result.stdout) > 100
+
+
+@pytest.mark.parametrize("command", ["info", "evaluate"])
+def test_info_and_evaluate_jsonl_is_one_line_of_the_json(runner, command, tmp_path, seed_rows):
+    args = [command]
+    if command == "evaluate":
+        gold = tmp_path / "gold.jsonl"
+        gold.write_text(json.dumps({"text": seed_rows[0]["text"], "labels": []}) + "\n")
+        args.append(str(gold))
+    as_json = runner.invoke(app, [*args, "--format", "json"])
+    as_jsonl = runner.invoke(app, [*args, "--format", "jsonl"])
+    assert as_json.exit_code == as_jsonl.exit_code == 0, as_jsonl.output
+    assert len(as_jsonl.stdout.strip().splitlines()) == 1
+    assert json.loads(as_jsonl.stdout) == json.loads(as_json.stdout)
+    option = next(p for p in get_command(app).commands[command].params if p.name == "fmt")
+    assert "html" not in option.metavar and "html" not in option.help
+    assert all(name in option.help for name in ("table", "json", "jsonl"))
 
 
 @pytest.mark.parametrize("command", [["info"], ["evaluate", "x.jsonl"]])

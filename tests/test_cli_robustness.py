@@ -1,12 +1,18 @@
 """The CLI under hostile input: every good file tagged, one stderr line per bad one."""
 
+import errno
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from topictag.cli import app
+from topictag.htmltext import html_to_text
 
 GOOD = "The EU's sanctions package bans transactions with Rosneft.\n\nGas flows via TANAP."
 
@@ -102,6 +108,28 @@ def test_html_on_stdin_is_tagged_as_text(runner):
     ]
 
 
+@pytest.mark.parametrize(
+    "page", sorted((Path(__file__).parent / "data" / "html").glob("*.html")), ids=lambda p: p.name
+)
+def test_html_page_offsets_refer_to_its_extracted_text(runner, page):
+    result = runner.invoke(app, ["tag", str(page), "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    text = html_to_text(page.read_text(encoding="utf-8"))
+    paragraphs = json.loads(result.stdout)["paragraphs"]
+    assert [p["text"] for p in paragraphs] == text.split("\n\n")
+    assert all(text[p["start"] : p["end"]] == p["text"] for p in paragraphs)
+
+
+def test_without_trafilatura_html_is_tagged_with_one_warning(runner, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "trafilatura", None)  # import trafilatura: ImportError
+    for name in ("a.html", "b.html"):
+        (tmp_path / name).write_text(f"<html><body><p>{GOOD}</p></body></html>")
+    result = runner.invoke(app, ["tag", str(tmp_path), "-f", "jsonl"])
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) == 2
+    assert result.stderr.count("warning: trafilatura cannot be imported") == 1
+
+
 def test_encoding_option(runner, tmp_path):
     path = tmp_path / "ru.txt"
     path.write_bytes("Газпром и SOCAR обсудили поставки газа".encode("cp1251"))
@@ -137,3 +165,112 @@ def test_a_file_name_with_a_line_break_keeps_its_error_on_one_line(runner, tmp_p
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
     assert "gone\\nerror: fake\\x1b[31m.txt: no such file" in result.stderr
+
+
+# Files that are not files, outputs that cannot be written ------------------------------------
+
+
+def topictag(*args: str, **options) -> subprocess.CompletedProcess:
+    """The installed command in a process of its own, with a time limit (a FIFO once made it
+    wait forever)."""
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **options}
+    return subprocess.run([sys.executable, "-m", "topictag", *args], timeout=120, **options)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_without_a_writer_is_refused_not_waited_for(use_model, tmp_path):
+    os.mkfifo(tmp_path / "pipe.txt")
+    done = topictag("tag", str(tmp_path / "pipe.txt"))
+    assert done.returncode == 1
+    assert done.stderr.decode() == (
+        f"error: {tmp_path / 'pipe.txt'}: a FIFO (named pipe), not a regular file\n"
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["info"], ["tag", "{seed}", "-f", "json"], ["tag", "--input", "{corpus}"]],
+    ids=["help", "info", "tag", "tag-input"],
+)
+def test_stdout_on_a_full_disk_is_one_error_line(use_model, tmp_path, args):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"text": GOOD}) + "\n")
+    seed = sorted(Path(__file__).parent.parent.joinpath("seeds").glob("*.txt"))[0]
+    args = [a.format(seed=seed, corpus=corpus) for a in args]
+    with open("/dev/full", "w") as full:
+        done = topictag(*args, stdout=full)
+    assert done.returncode == 1
+    assert done.stderr.decode() == "error: <stdout>: cannot write (No space left on device)\n"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["info"], ["tag", "-", "-f", "json"]])
+def test_a_closed_stdout_is_a_quiet_exit(use_model, args):
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = topictag(*args, stdout=write, input=GOOD.encode())
+    finally:
+        os.close(write)
+    assert done.stderr == b""
+
+
+@pytest.mark.parametrize("link", [None, "symbolic", "hard"])
+def test_output_that_is_the_input_is_refused(runner, tmp_path, link):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"text": GOOD}) + "\n")
+    before = corpus.read_bytes()
+    output = corpus
+    if link:
+        output = tmp_path / "out.jsonl"
+        (output.symlink_to if link == "symbolic" else output.hardlink_to)(corpus)
+    result = runner.invoke(app, ["tag", "--input", str(corpus), "--output", str(output)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --output {output} is the input file; write to another file\n"
+    assert corpus.read_bytes() == before
+
+
+def test_train_on_a_full_disk_is_one_line_and_keeps_the_model(tmp_path, labels_dir, monkeypatch):
+    import topictag.artifact as artifact
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "metrics.json").write_text("{}")
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(artifact, "_fsync_write", full)
+    args = ["train", "--labels", str(labels_dir), "--model", str(model), "--no-evaluate"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error == (
+        f"error: {model}: cannot write (No space left on device); the previous model is unchanged"
+    )
+    assert "Traceback" not in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    assert (model / "metrics.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize(
+    ("edit", "warning"),
+    [
+        ({"gas": 0.1}, "differ from the model's"),
+        ({"gas": "high"}, "are not all numbers ('gas': 'high')"),
+    ],
+)
+def test_info_shows_the_thresholds_the_tagger_uses(tmp_path, model_dir, edit, warning):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    metrics = json.loads((model / "metrics.json").read_text())
+    used = dict(metrics["thresholds"])
+    metrics["thresholds"].update(edit)
+    (model / "metrics.json").write_text(json.dumps(metrics))
+    result = CliRunner().invoke(app, ["info", "--model", str(model), "-f", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["thresholds"] == used
+    assert result.stderr.startswith("warning: metrics.json: the thresholds " + warning)
+    assert len(result.stderr.splitlines()) == 1
+    table = CliRunner().invoke(app, ["info", "--model", str(model)])
+    assert table.exit_code == 0 and f"gas ({used['gas']:.2f})" in table.stdout

@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+import unicodedata
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from topictag.explain import (
     top_terms,
     top_terms_table,
 )
+from topictag.normalize import normalize
 from topictag.scorer import PortableModel
 
 SANCTIONS = (
@@ -171,6 +173,33 @@ def test_cli_info_top_terms(use_model):
     assert all(len(v["for"]) == 3 for v in terms.values())
     table = runner.invoke(app, ["info", "--top-terms", "3"])
     assert table.exit_code == 0 and "against:" in table.stdout
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The EU's 19th sanc\u00adtions package imposed a full trans\u00adaction ban on "
+        "Ros\u00adneft, and the US sanc\u00adtioned Gazprom\u00adbank.",
+        "The EU's 19th ｓａｎｃｔｉｏｎｓ package imposed a full ｔｒａｎｓａｃｔｉｏｎ ban on "
+        "Ｒｏｓｎｅｆｔ, and the US ｓａｎｃｔｉｏｎｅｄ Ｇａｚｐｒｏｍｂａｎｋ.",
+    ],
+    ids=["soft-hyphens", "full-width"],
+)
+def test_evidence_spans_point_into_the_original_text(model, text):
+    """The model reads the normalised text; the spans still slice the words out of the text
+    the user gave, soft hyphens and full-width letters included."""
+    assert model.normalize
+    items = evidence(model, text, "sanctions", k=10)
+    assert [e["term"] for e in items] == [
+        e["term"] for e in evidence(model, SANCTIONS, "sanctions", k=10)
+    ]
+    assert "sanctions" in [e["term"] for e in items]
+    for item in items:
+        assert item["spans"], item
+        for start, end in item["spans"]:
+            shown = text[start:end]
+            assert " ".join(normalize(shown).split()).lower() == item["term"]
+            assert unicodedata.category(shown[-1]) != "Cf" and not shown[0].isspace()
 
 
 def test_evidence_weights_are_finite(model):

@@ -1,14 +1,17 @@
 """Reading articles: encodings, binary data, HTML, paths. Bad input is one clear error."""
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import topictag.htmltext as htmltext
 import topictag.inputs as inputs
 from topictag.errors import InputError, one_line
+from topictag.htmltext import NO_MAIN_TEXT_EXTRACTOR
 from topictag.inputs import decode, read_file, read_inputs, read_stdin
 
 TEXT = "Gas exports rose.\n\nРоссия и Азербайджан."
@@ -35,6 +38,16 @@ def test_crlf_text_is_kept_for_the_splitter():
 def test_windows_1251_is_refused_with_a_hint_naming_the_file():
     with pytest.raises(InputError, match=r"^ru\.txt: not UTF-8 text .*--encoding cp1251"):
         decode("Газпром и SOCAR".encode("cp1251"), "ru.txt")
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("text", [TEXT, "Газпром и Азербайджан подписали соглашение о газе."])
+def test_utf16_without_a_byte_order_mark_is_refused_with_its_encoding(codec, text):
+    """Neither binary data nor a Windows code page: the error names the --encoding to give."""
+    data = text.encode(codec)
+    with pytest.raises(InputError, match=rf"^x\.txt: looks like UTF-16 .* --encoding {codec}$"):
+        decode(data, "x.txt")
+    assert decode(data, "x.txt", codec)[0] == text
 
 
 def test_explicit_encoding_decodes_it():
@@ -81,6 +94,27 @@ def test_html_content_in_a_txt_file_is_recognised(tmp_path):
     assert read_file(page).text == "Sanctions."
 
 
+def test_without_trafilatura_html_is_converted_with_one_warning_per_run(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "trafilatura", None)  # import trafilatura: ImportError
+    for name in ("a.html", "b.html"):
+        (tmp_path / name).write_text("<html><body><p>Gas.</p><p>Oil.</p></body></html>")
+    (tmp_path / "c.txt").write_text("Gas.")
+    articles = list(read_inputs([str(tmp_path)]))
+    assert [a.text for a in articles] == ["Gas.\n\nOil.", "Gas.\n\nOil.", "Gas."]
+    assert [a.warnings for a in articles] == [[NO_MAIN_TEXT_EXTRACTOR], [], []]
+
+
+def test_html_over_the_size_limit_gets_the_plain_extractor_and_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setattr(htmltext, "HTML_MAX_MAIN_TEXT_CHARS", 10)
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><nav>Home</nav><p>Gas.</p><p>Oil.</p></body></html>")
+    article = read_file(page)
+    assert article.text == "Gas.\n\nOil."
+    assert len(article.warnings) == 1
+    assert article.warnings[0].startswith(f"{page}: HTML over ")
+    assert "plain extractor" in article.warnings[0]
+
+
 def test_missing_file_and_broken_symlink(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         read_file(tmp_path / "nope.txt")
@@ -106,7 +140,7 @@ def test_unreadable_file_error_even_as_root(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(inputs, "open", refuse, raising=False)
+    monkeypatch.setattr(inputs, "read_regular", refuse)
     with pytest.raises(InputError, match="secret.txt: permission denied"):
         read_file(path)
 
@@ -135,6 +169,29 @@ def test_stdin_over_the_size_limit_is_refused(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"y" * 11)))
     with pytest.raises(InputError, match="<stdin>: over"):
         read_stdin()
+
+
+def test_directories_skip_hidden_folders_hidden_files_and_virtual_environments(tmp_path):
+    """`tag .` in a project tags its articles, not .venv/, .git/ or site-packages."""
+    for name in [
+        "a.txt",
+        ".hidden.txt",
+        ".venv/lib/site-packages/pkg/LICENSE.txt",
+        ".git/x.txt",
+        "env/lib/y.txt",
+        "sub/b.html",
+        "sub/.cache/c.txt",
+    ]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("Gas.")
+    (tmp_path / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    assert list(inputs.expand([str(tmp_path)])) == [
+        str(tmp_path / "a.txt"),
+        str(tmp_path / "sub" / "b.html"),
+    ]
+    # A hidden folder or a virtual environment named on the command line is walked.
+    assert list(inputs.expand([str(tmp_path / ".git")])) == [str(tmp_path / ".git" / "x.txt")]
+    assert list(inputs.expand([str(tmp_path / "env")])) == [str(tmp_path / "env/lib/y.txt")]
 
 
 def test_directories_expand_to_text_and_html_files_and_bad_inputs_do_not_stop_the_rest(tmp_path):

@@ -1,10 +1,12 @@
 """Labelling in the terminal: the session logic, durable appends, resumption, review, and the
 real command driven through a pseudo-terminal."""
 
+import errno
 import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -12,9 +14,9 @@ import pytest
 from conftest import SEEDS, TEST_GRID
 from typer.testing import CliRunner
 
-from topictag import Tagger
+from topictag import Tagger, files, labeling
 from topictag.cli import app
-from topictag.errors import InputError, LabelError
+from topictag.errors import InputError, LabelError, WriteError
 from topictag.labeling import (
     Item,
     Keys,
@@ -24,6 +26,7 @@ from topictag.labeling import (
     copy_article,
     find_disagreements,
     label_article,
+    labels_lock,
     render,
     review_labels,
 )
@@ -203,10 +206,48 @@ def test_copy_article_refuses_a_different_file_of_the_same_name(tmp_path, dirs):
 def test_add_topics_needs_name_and_definition(dirs):
     labels, _, _ = dirs
     assert add_topics(labels, ["nuclear=Nuclear power plants and fuel."]) == ["nuclear"]
-    assert add_topics(labels, ["nuclear=Again."]) == []
+    # The same command again (to resume labelling) changes nothing.
+    assert add_topics(labels, ["nuclear = Nuclear power plants  and fuel."]) == []
     assert [t.name for t in load_topics(labels)][-1] == "nuclear"
     with pytest.raises(LabelError, match="expected name=definition"):
         add_topics(labels, ["nuclear"])
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("nuclear=Again.", "topic 'nuclear' exists with another definition"),
+        ("Nuclear=Nuclear power plants and fuel.", "the topic 'nuclear' exists already"),
+        ("gas=Anything about gas.", "topic 'gas' exists with another definition"),
+    ],
+)
+def test_add_topics_never_silently_ignores_an_existing_topic(dirs, spec, problem):
+    labels, _, _ = dirs
+    add_topics(labels, ["nuclear=Nuclear power plants and fuel."])
+    before = (labels / "topics.toml").read_bytes()
+    with pytest.raises(LabelError, match=problem):
+        add_topics(labels, [spec])
+    assert (labels / "topics.toml").read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["oil, gas", 'say "gas"', "a|b", "back\\slash", "tab\there"])
+def test_a_topic_name_that_would_break_lists_or_tables_is_refused(dirs, name):
+    labels, _, _ = dirs
+    before = (labels / "topics.toml").read_bytes()
+    with pytest.raises(LabelError, match="a topic name cannot contain"):
+        add_topics(labels, [f"{name}=Some definition."])
+    assert (labels / "topics.toml").read_bytes() == before
+
+
+def test_every_topic_gets_a_key_up_to_57_and_more_is_an_error():
+    many = [f"topic {i}" for i in range(57)]
+    session = Session([item(0)], many)
+    assert list(session.keys.values()) == many
+    assert len(set(session.keys)) == 57 and not set(session.keys) & set("abhqs\n\r")
+    session.handle(list(session.keys)[-1])
+    assert session.labels() == ["topic 56"]
+    with pytest.raises(LabelError, match="58 topics, but label has keys for 57"):
+        Session([item(0)], [*many, "one more"])
 
 
 # -- labelling an article ---------------------------------------------------------------------
@@ -350,6 +391,67 @@ def test_review_finds_a_wrong_label_and_fixes_it_in_place(dirs, model_dir):
     assert len(data) == len(rows)
 
 
+class Interrupting(Keys):
+    """Keys that give ``lines`` and then Ctrl-C, as a user pressing it at the prompt."""
+
+    def __init__(self, *lines):
+        super().__init__(io.StringIO("".join(line + "\n" for line in lines)))
+        self.left = len(lines)
+
+    def read(self):
+        if not self.left:
+            raise KeyboardInterrupt
+        self.left -= 1
+        return super().read()
+
+
+def test_ctrl_c_quits_like_q_with_the_same_summary(dirs, model_dir):
+    labels, seeds, article = dirs
+    args = (article, labels, seeds, model_dir, "document")
+    interrupted = label_article(*args, keys=Interrupting("", "s"), out=lambda s: None)
+    assert str(interrupted).endswith(
+        "1 rows added, 0 corrected, 1 skipped; 5 paragraphs left to label"
+    )
+    assert [r["id"] for r in rows_of(labels / "seeds.jsonl")] == ["mine-p00"]
+    quit_ = label_article(*args, keys=keys("", "q"), out=lambda s: None)
+    assert str(quit_).endswith("1 rows added, 0 corrected, 0 skipped; 4 paragraphs left to label")
+
+
+def test_review_lists_the_worst_first_and_only_as_many_as_asked(dirs, model_dir, monkeypatch):
+    import topictag.labeling as labeling
+
+    labels, seeds, _ = dirs
+    found = find_disagreements(labels, seeds, model_dir, cutoff=0.3)
+    assert len(found) > 3
+    key = [(d.authored, -d.loss) for d in found]
+    assert key == sorted(key)
+    monkeypatch.setattr(labeling, "find_disagreements", lambda *args: found)
+    shown = []
+    every, session = review_labels(
+        labels, seeds, model_dir, 0.3, keys=keys("q"), out=shown.append, limit=2
+    )
+    assert every == found and len(session.items) == 2
+    assert shown[0].startswith(f"{len(found)} labelled paragraphs") and "the 2 worst" in shown[0]
+    assert [d.row["id"] in "".join(shown[1:3]) for d in found[:2]] == [True, True]
+    assert not any(found[2].row["id"] in line for line in shown)
+
+
+def test_a_disagreement_ranks_real_articles_first_then_by_log_loss():
+    from topictag.labeling import Disagreement
+
+    def made(source, labels, p, row_id):
+        row = {"id": row_id, "labels": labels, "source": source, "text": "x"}
+        return Disagreement(None, row, dict(zip(TOPICS, p)), ["gas"])
+
+    boilerplate = made("authored", [], [1.0, 0, 0, 0, 0], "b")
+    real = made("seed", [], [0.9, 0, 0, 0, 0], "r")
+    two_wrong = made("seed", [], [0.9, 0.9, 0, 0, 0], "t")
+    assert boilerplate.authored and not real.authored
+    assert two_wrong.loss > real.loss > 0 and boilerplate.loss > two_wrong.loss
+    ranked = sorted([boilerplate, real, two_wrong], key=lambda d: (d.authored, -d.loss))
+    assert [d.row["id"] for d in ranked] == ["t", "r", "b"]
+
+
 def test_review_with_nothing_to_fix(dirs, model_dir):
     labels, seeds, _ = dirs
     listed, session = review_labels(labels, seeds, model_dir, cutoff=1.0, keys=keys())
@@ -404,13 +506,107 @@ def test_terminal_session_keys_resume_and_interrupt(dirs, model_dir):
     child.send("\r")
     child.expect("mine-p03")
     child.expect("q quit")
-    child.sendintr()
+    child.sendintr()  # Ctrl-C quits as q does, with the same summary
+    child.expect("1 rows added, 0 corrected, 0 skipped; 3 paragraphs left to label")
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 130  # "error: interrupted", the file intact
+    assert child.exitstatus == 0
     content = path.read_text(encoding="utf-8")
     assert content.endswith("\n")
     assert all(json.loads(line) for line in content.splitlines())
     assert [r["id"] for r in rows_of(path)] == ["mine-p00", "mine-p01", "mine-p02"]
     data = load_labels(labels, TOPICS, seeds, warn=lambda m: None)
     assert {"mine-p00", "mine-p01", "mine-p02"} <= set(data.ids)
+
+
+# -- a full disk, two runs at once ------------------------------------------------------------
+
+
+def full_disk_after(n_bytes: int):
+    """A ``write_all`` that writes ``n_bytes`` and then finds the disk full."""
+
+    def write(fd, data):
+        os.write(fd, bytes(data[:n_bytes]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    return write
+
+
+def test_an_append_on_a_full_disk_is_whole_or_absent(tmp_path, monkeypatch):
+    path = tmp_path / "seeds.jsonl"
+    append_row(path, {"id": "a"})
+    before = path.read_bytes()
+    monkeypatch.setattr(labeling, "write_all", full_disk_after(5))
+    with pytest.raises(WriteError, match="cannot write .No space.*the file is as it was"):
+        append_row(path, {"id": "b", "text": "a longer row"})
+    assert path.read_bytes() == before
+    monkeypatch.undo()
+    append_row(path, {"id": "b"})
+    assert path.read_text().splitlines() == ['{"id": "a"}', '{"id": "b"}']
+
+
+def test_cli_label_on_a_full_disk_is_one_line_and_training_still_loads(
+    dirs, use_model, monkeypatch
+):
+    labels, seeds, article = dirs
+    before = (labels / "seeds.jsonl").read_bytes()
+    monkeypatch.setattr(labeling, "write_all", full_disk_after(10))
+    args = ["label", str(article), "--labels", str(labels), "--seeds", str(seeds)]
+    result = CliRunner().invoke(app, args, input="\n\nq\n")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {labels / 'seeds.jsonl'}: cannot write (No space left on device); the row "
+        "was not added, the file is as it was\n"
+    )
+    assert (labels / "seeds.jsonl").read_bytes() == before
+    load_labels(labels, TOPICS, seeds, warn=lambda m: None)
+
+
+def test_copying_an_article_on_a_full_disk_leaves_no_empty_seed(dirs, monkeypatch):
+    _, seeds, article = dirs
+    monkeypatch.setattr(files, "write_all", full_disk_after(0))
+    with pytest.raises(WriteError, match="mine.txt: cannot write .No space"):
+        copy_article(article, seeds)
+    assert not [p for p in seeds.iterdir() if "mine" in p.name]
+    monkeypatch.undo()
+    (seeds / "mine.txt").write_bytes(b"")  # left by an earlier version: replaced, not a block
+    assert copy_article(article, seeds).read_bytes() == article.read_bytes()
+
+
+def test_a_second_label_run_on_the_same_labels_refuses_at_once(dirs, use_model):
+    labels, seeds, article = dirs
+    before = (labels / "seeds.jsonl").read_bytes()
+    args = ["label", str(article), "--labels", str(labels), "--seeds", str(seeds)]
+    with labels_lock(labels):  # as a first `topictag label` holds it
+        result = CliRunner().invoke(app, args, input="\n\nq\n")
+        review = CliRunner().invoke(app, ["label", "--review", "--labels", str(labels)])
+    assert result.exit_code == 1 and review.exit_code == 1
+    message = (
+        f"error: {labels}: another topictag label is writing these labels; finish or quit "
+        "it (q), then run this again\n"
+    )
+    assert result.stderr == review.stderr == message
+    assert (labels / "seeds.jsonl").read_bytes() == before
+    assert CliRunner().invoke(app, args, input="\n\nq\n").exit_code == 0  # released
+
+
+def test_two_label_processes_never_write_the_same_ids(dirs, model_dir):
+    """The first run waits for keys while holding the lock; the second, started meanwhile,
+    refuses; every id is written once."""
+    labels, seeds, article = dirs
+    cmd = [sys.executable, "-m", "topictag", "label", str(article), "--labels", str(labels)]
+    cmd += ["--seeds", str(seeds), "--model", str(model_dir), "--order", "document"]
+    first = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert "mine-p00" in first.stdout.readline().decode() + first.stdout.readline().decode()
+        second = subprocess.run(cmd, input=b"\n\n\n\nq\n", capture_output=True, timeout=120)
+        out, _ = first.communicate(b"\n\n\n\nq\n", timeout=120)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == 0 and b"4 rows added" in out
+    assert second.returncode == 1 and b"another topictag label is writing" in second.stderr
+    ids = [r["id"] for r in rows_of(labels / "seeds.jsonl")]
+    assert ids == ["mine-p00", "mine-p01", "mine-p02", "mine-p03"]

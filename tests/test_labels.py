@@ -1,7 +1,10 @@
 """Loading and validating labelled paragraphs: every problem is one line naming the row."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import LABELS, SEEDS, write_jsonl
@@ -40,6 +43,45 @@ def test_malformed_json_names_file_and_line(tmp_path):
     write_jsonl(tmp_path / "bad.jsonl", [row(1), "{not json"])
     with pytest.raises(LabelError, match=r"bad\.jsonl:2: malformed JSON"):
         load_labels(tmp_path, TOPICS, SEEDS)
+
+
+def test_a_torn_last_line_is_named_as_such_with_its_repair(tmp_path):
+    """What a write cut short by a full disk used to leave: half a line, no line break."""
+    path = write_jsonl(tmp_path / "seeds.jsonl", [row(1), row(2)])
+    whole = path.stat().st_size
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write('{"id": "r3", "article": "user-art')
+    with pytest.raises(LabelError) as caught:
+        load_labels(tmp_path, TOPICS, SEEDS)
+    assert str(caught.value) == (
+        f"{path}:3: the last line is incomplete (a write was cut short, e.g. by a full disk): "
+        f"remove it, e.g. `truncate -s {whole} {path}`, and label that paragraph again"
+    )
+    os.truncate(path, whole)
+    assert load_labels(tmp_path, TOPICS, SEEDS).ids == ["r1", "r2"]
+
+
+def test_a_line_nested_too_deeply_is_one_error(tmp_path):
+    write_jsonl(tmp_path / "deep.jsonl", [row(1), "[" * 100_000 + "]" * 100_000])
+    with pytest.raises(LabelError, match=r"deep\.jsonl:2: malformed JSON: nested too deeply"):
+        load_labels(tmp_path, TOPICS, SEEDS)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_among_the_label_files_is_refused_not_waited_for(tmp_path):
+    write_jsonl(tmp_path / "mine.jsonl", [row(1)])
+    os.mkfifo(tmp_path / "other.jsonl")
+    code = (
+        "import sys\n"
+        "from topictag.errors import LabelError\n"
+        "from topictag.labels import load_labels\n"
+        f"try:\n    load_labels({str(tmp_path)!r}, {TOPICS!r})\n"
+        "except LabelError as exc:\n    sys.exit(str(exc))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.stderr.decode() == (
+        f"{tmp_path / 'other.jsonl'}: a FIFO (named pipe), not a regular file\n"
+    )
 
 
 @pytest.mark.parametrize("field", ["id", "article", "text", "labels"])

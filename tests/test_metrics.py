@@ -28,6 +28,16 @@ def test_topic_with_no_support_and_no_prediction_is_left_out_of_macro():
     assert r["macro_f1"] == 1.0
 
 
+def test_f1_over_rows_with_no_topic_at_all_is_undefined_not_zero():
+    """Every row labelled [] and predicted []: nothing to measure, so no figure at all."""
+    none = np.zeros((3, 2), dtype=bool)
+    r = report(none, none, TOPICS)
+    assert r["macro_f1"] is None and r["micro_f1"] is None
+    assert r["n"] == 3
+    wrong = report(none, np.array([[1, 0], [0, 0], [0, 0]]), TOPICS)
+    assert wrong["macro_f1"] == 0.0 and wrong["micro_f1"] == 0.0
+
+
 def test_thresholds_maximise_f1_per_topic():
     y = np.array([[1], [1], [0], [0]])
     scores = np.array([[0.9], [0.35], [0.3], [0.1]])

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.main import get_command
 
 from topictag.cli import app
@@ -34,7 +35,7 @@ def test_import_and_predict_stay_light(model_dir):
     code = (
         "import sys, topictag\n"
         f"topictag.predict('Gas and oil sanctions.', model={str(model_dir)!r})\n"
-        "heavy = ('numpy', 'typer', 'datasets', 'sklearn', 'scipy', 'pandas')\n"
+        "heavy = ('numpy', 'typer', 'datasets', 'sklearn', 'scipy', 'pandas', 'numba')\n"
         "print(','.join(m for m in heavy if m in sys.modules))\n"
     )
     result = subprocess.run(
@@ -48,7 +49,8 @@ def test_tag_command_stays_light(model_dir):
 
     scikit-learn and scipy take some 1.8 s to import, datasets and pyarrow about 1 s, numpy
     0.09 s (one article is scored in plain Python); typer 0.29 imports pydantic to parse any
-    option (0.15 s), hence its pin below 0.29.
+    option (0.15 s), hence its pin below 0.29. trafilatura and lxml (some 0.4 s) are for HTML
+    pages only.
     """
     code = (
         "import sys\n"
@@ -56,7 +58,8 @@ def test_tag_command_stays_light(model_dir):
         f"app(['tag', {str(SEED)!r}, '-f', 'json', '-m', {str(model_dir)!r}],"
         " standalone_mode=False)\n"
         "heavy = ('numpy', 'sklearn', 'scipy', 'pandas', 'datasets', 'pyarrow', 'pydantic',"
-        " 'topictag.batch')\n"
+        " 'topictag.batch', 'numba', 'topictag.compiled', 'trafilatura', 'lxml',"
+        " 'matplotlib', 'topictag.trends', 'topictag.tagged')\n"
         "print(','.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
     )
     result = subprocess.run(
@@ -99,3 +102,34 @@ def test_readme_python_example_runs(use_model, monkeypatch):
     block = re.findall(r"```python\n(.*?)```", README, re.S)[0]
     monkeypatch.chdir(ROOT)
     exec(compile(block, "README.md", "exec"), {})
+
+
+@pytest.mark.parametrize(
+    ("name", "module"),
+    [("train", "topictag.training"), ("tag_corpus", "topictag.batch"),
+     ("evaluate_file", "topictag.evaluation"), ("corpus_trends", "topictag.trends")],
+)  # fmt: skip
+def test_lazy_wrappers_have_the_signature_of_the_function_they_call(name, module):
+    """help(topictag.tag_corpus) shows input_path, output_path...: not (*args, **kwargs)."""
+    import importlib
+    import inspect
+
+    import topictag
+
+    def shape(function):
+        return [
+            (p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()
+        ]
+
+    real = getattr(importlib.import_module(module), name)
+    assert shape(getattr(topictag, name)) == shape(real)
+
+
+def test_readme_documents_tag_corpus_with_its_real_arguments():
+    import inspect
+
+    import topictag
+
+    (call,) = re.findall(r"`(tag_corpus\(.*?\))`", README, re.S)
+    names = re.findall(r"(\w+)=", call) + re.findall(r"\((\w+),", call)
+    assert set(names) <= set(inspect.signature(topictag.tag_corpus).parameters), call

@@ -23,12 +23,14 @@ BOTH_PATHS = pytest.mark.parametrize("pure_chars", [0, 10**12], ids=["numpy", "p
 
 @contextmanager
 def scoring_with(pure_chars: int):
-    saved = scorer.PURE_PYTHON_CHARS
-    scorer.PURE_PYTHON_CHARS = pure_chars
+    """Plain Python up to ``pure_chars`` characters, numpy above (never the compiled kernels,
+    which tests/test_compiled.py checks against this module)."""
+    saved = scorer.PURE_PYTHON_CHARS, scorer.COMPILED
+    scorer.PURE_PYTHON_CHARS, scorer.COMPILED = pure_chars, False
     try:
         yield
     finally:
-        scorer.PURE_PYTHON_CHARS = saved
+        scorer.PURE_PYTHON_CHARS, scorer.COMPILED = saved
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +77,10 @@ def test_small_batches_use_plain_python_and_large_ones_numpy(both, monkeypatch):
 
 ODD = st.sampled_from(
     ["", " ", "\t\n\r", "\u00a0", "\u2028", "Gas", "OPEC+", "İstanbul", "ß", "日本"]
+    # what normalisation removes or changes: soft hyphen, zero-width space and joiners, word
+    # joiner, BOM, bidi marks, full-width letters, a ligature, a combining accent
+    + ["g\u00adas", "\u200b", "\u200c\u200d", "\u2060", "\ufeff", "\u200e\u202b"]
+    + ["ｐｉｐｅｌｉｎｅ", "ＬＮＧ", "ﬁeld", "e\u0301", "\u200de\u0301"]
 )
 
 
@@ -86,6 +92,32 @@ def test_same_probabilities_on_any_text(both, pure_chars, text):
     with scoring_with(pure_chars):
         ours = portable.scores([text])
     assert np.abs(ours - pipeline.predict_proba([text])).max() <= 1e-9
+
+
+@BOTH_PATHS
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [
+                *"gas pipeline sanctions",
+                "\u00ad",
+                "\u200b",
+                "\u200d",
+                "\ufeff",
+                "ｇ",
+                "Ｓ",
+                "\u3000",
+            ]
+        ),
+        max_size=80,
+    )
+)
+def test_same_probabilities_on_text_full_of_hidden_and_wide_characters(both, pure_chars, text):
+    pipeline, portable = both
+    with scoring_with(pure_chars):
+        ours = portable.scores([text, "x" + text])
+    assert np.abs(ours - pipeline.predict_proba([text, "x" + text])).max() <= 1e-9
 
 
 @BOTH_PATHS

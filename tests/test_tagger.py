@@ -91,3 +91,34 @@ def test_module_level_tag_batch(use_model):
 def test_a_threshold_outside_0_to_1_is_refused(model_dir, bad):
     with pytest.raises(InputError, match="threshold must be a number from 0 to 1"):
         Tagger.load(model_dir, threshold=bad)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: tag_batch("gas pipeline"), "texts must be a list of texts, not a single str"),
+        (lambda: tag_batch(b"gas pipeline"), "texts must be a list of texts, not a single bytes"),
+        (lambda: tag_batch(["gas", None]), r"texts\[1\] must be a str, not None"),
+        (lambda: tag_batch(["gas", "oil", b"x"]), r"texts\[2\] must be a str, not bytes: decode"),
+        (lambda: tag_batch(42), "texts must be a list of texts, not int"),
+        (lambda: predict(["gas", "oil"]), "text must be a str, not list: tag several texts with"),
+        (lambda: predict(b"gas"), "text must be a str, not bytes: decode it first"),
+        (lambda: predict(None), "text must be a str, not None"),
+        (lambda: predict_scores(3.5), "text must be a str, not float"),
+        (lambda: tag_article(["gas"]), "text must be a str, not list"),
+        (lambda: load_model().scores("gas"), "texts must be a list of texts, not a single str"),
+    ],
+)
+def test_a_wrong_argument_is_a_type_error_naming_it(use_model, call, message):
+    """A bare string is not a list of one-character texts, and a bad item is named by index."""
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+def test_tag_batch_takes_any_iterable_of_texts_and_a_threshold(use_model):
+    texts = ["Gas exports to Europe rose.", "Oil and gas sanctions."]
+    assert tag_batch(iter(texts)) == tag_batch(tuple(texts)) == tag_batch(texts)
+    assert len(tag_batch(["gas pipeline"])) == 1
+    topics = load_model().topics
+    assert [r["topics"] for r in tag_batch(texts, threshold=0.0)] == [topics, topics]
+    assert [r["topics"] for r in tag_batch(texts, threshold=1.0)] == [[], []]

@@ -1,15 +1,24 @@
 """Training: honest grouped evaluation, determinism, and what it writes."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from conftest import SEEDS, TEST_GRID, write_jsonl
+from typer.testing import CliRunner
 
 import topictag.training as training
 from topictag.artifact import load_pipeline
+from topictag.cli import app
+from topictag.errors import LabelError
 from topictag.labels import load_labels
 from topictag.lexicon import load_lexicon
+from topictag.metrics import binarize, report
+from topictag.pipeline import predict_proba
 from topictag.scorer import PortableModel
 from topictag.topics import load_topics
 
@@ -93,6 +102,23 @@ def test_retraining_the_same_labels_gives_identical_files(tmp_path, labels_dir, 
         assert (again / name).read_bytes() == (model_dir / name).read_bytes(), name
 
 
+def test_retraining_in_another_process_gives_identical_files(tmp_path, labels_dir):
+    """Between processes, string hashes (the order of sets) and memory addresses change: the
+    files, pipeline.joblib included, must not depend on either."""
+    code = (
+        "import sys\n"
+        "from topictag.training import train\n"
+        f"train(sys.argv[1], sys.argv[2], sys.argv[3], grid={TEST_GRID!r}, inner_folds=2,"
+        " run_evaluation=False, n_jobs=1)\n"
+    )
+    for seed, name in (("1", "a"), ("2", "b")):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        args = [str(labels_dir), str(SEEDS), str(tmp_path / name)]
+        subprocess.run([sys.executable, "-c", code, *args], env=env, check=True, timeout=300)
+    for name in ("pipeline.joblib", "portable.json", "portable.npz", "metrics.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
 def test_saved_pipeline_and_portable_model_give_the_same_scores(model_dir, seed_rows):
     texts = [r["text"] for r in seed_rows]
     pipeline = load_pipeline(model_dir)
@@ -103,6 +129,7 @@ def test_saved_pipeline_and_portable_model_give_the_same_scores(model_dir, seed_
 def test_a_new_topic_in_the_labels_is_learned_without_code_changes(tmp_path, labels_dir):
     labels = tmp_path / "labels"
     labels.mkdir()
+    shutil.copy(labels_dir / "lexicon.toml", labels)
     (labels / "topics.toml").write_text(
         (labels_dir / "topics.toml").read_text()
         + '\n[[topic]]\nname = "nuclear"\ndefinition = "Nuclear power."\n'
@@ -128,3 +155,86 @@ def test_a_new_topic_in_the_labels_is_learned_without_code_changes(tmp_path, lab
         ["A new nuclear reactor for Uzbekistan."]
     )
     assert scores[0][-1] > 0.5
+
+
+def test_training_without_the_lexicon_stops_unless_asked(tmp_path, labels_dir):
+    """The lexicon is worth about 0.1 macro F1: a missing file is not silently dropped."""
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    for name in ("topics.toml", "seeds.jsonl"):
+        shutil.copy(labels_dir / name, labels)
+    out = tmp_path / "model"
+    args = (labels, SEEDS, out)
+    with pytest.raises(LabelError, match=r"lexicon.toml: missing .* --no-lexicon"):
+        training.train(*args, grid=TEST_GRID, inner_folds=2, run_evaluation=False)
+    assert not out.exists()
+    metrics = training.train(
+        *args, grid=TEST_GRID, inner_folds=2, run_evaluation=False, use_lexicon=False
+    )
+    assert metrics["params"]["lexicon"] is False
+    assert not any(b.kind == "lexicon" for b in PortableModel.load(out).blocks)
+
+
+def test_no_lexicon_trains_without_its_features_but_keeps_the_keyword_baseline(
+    tmp_path, labels_dir
+):
+    out = tmp_path / "model"
+    metrics = training.train(
+        labels_dir, SEEDS, out, grid=TEST_GRID, inner_folds=2, n_jobs=1, use_lexicon=False
+    )
+    assert metrics["params"]["lexicon"] is False
+    assert "without_lexicon" not in metrics["evaluation"]
+    assert "keywords" in metrics["evaluation"]["baselines"]
+    assert PortableModel.load(out).lexicon
+
+
+def test_training_without_evaluation_keeps_the_last_figures_marked_stale(
+    tmp_path, labels_dir, monkeypatch
+):
+    topics = [t.name for t in load_topics(labels_dir)]
+    y = np.eye(len(topics), dtype=bool)
+    figures = {"leave_one_article_out": report(y, y, topics)}
+    monkeypatch.setattr(
+        training, "evaluate", lambda *args, **kwargs: json.loads(json.dumps(figures))
+    )
+    out = tmp_path / "model"
+    args = dict(grid=TEST_GRID, inner_folds=2, n_jobs=1, ablation=False)
+    measured = training.train(labels_dir, SEEDS, out, **args)
+    assert measured["evaluation"] == figures and "evaluation_stale" not in measured
+
+    unmeasured = training.train(labels_dir, SEEDS, out, run_evaluation=False, **args)
+    assert unmeasured["evaluation"] == figures
+    stale = unmeasured["evaluation_stale"]
+    assert stale["data_sha256"] == measured["data"]["sha256"]
+    assert stale["params"] == measured["params"]
+    note = "Stale figures: measured by an earlier training on the same training data"
+    assert note in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    info = CliRunner().invoke(app, ["info", "--model", str(out)])
+    assert info.exit_code == 0, info.output
+    assert note in info.stdout and "| 1.00 |" in info.stdout
+    # Stale stays stale, with its origin, however many trainings skip the evaluation.
+    again = training.train(labels_dir, SEEDS, out, run_evaluation=False, **args)
+    assert again["evaluation_stale"] == stale and again["evaluation"] == figures
+    assert "evaluation_stale" not in training.train(labels_dir, SEEDS, out, **args)
+
+
+def test_training_without_evaluation_and_no_earlier_figures_writes_none(tmp_path, labels_dir):
+    out = tmp_path / "model"
+    metrics = training.train(labels_dir, SEEDS, out, grid=TEST_GRID, run_evaluation=False)
+    assert metrics["evaluation"] == {} and "evaluation_stale" not in metrics
+
+
+def test_selection_and_fit_read_normalised_text(data):
+    """Soft hyphens change nothing anywhere in training: the inner cross-validation reads the
+    texts normalised, as the pipeline's first step does."""
+    labelled, lexicon = data
+    hidden = [t.replace("a", "a\u00ad").replace("o", "ｏ") for t in labelled.texts]
+    y = binarize(labelled.labels, labelled.topics)
+    args = (y, labelled.articles, labelled.topics, lexicon, TEST_GRID, 2)
+    plain = training.fit_selected(labelled.texts, *args)
+    odd = training.fit_selected(hidden, *args)
+    assert odd.inner_macro_f1 == plain.inner_macro_f1
+    assert odd.thresholds.tolist() == plain.thresholds.tolist()
+    np.testing.assert_array_equal(
+        predict_proba(odd.pipeline, hidden), predict_proba(plain.pipeline, labelled.texts)
+    )

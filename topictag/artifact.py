@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from topictag.errors import ModelError
+from topictag.errors import ModelError, WriteError
+from topictag.files import cannot_write, read_regular, remove_stale, temp_name
 
 PIPELINE = "pipeline.joblib"
 PORTABLE_JSON = "portable.json"
@@ -123,6 +124,8 @@ def export_portable(
         "lexicon": lexicon or {},
         "blocks": blocks,
     }
+    if "normalize" in pipeline.named_steps:  # the texts are normalised before any feature
+        settings["normalize"] = pipeline.named_steps["normalize"].form
     return settings, arrays
 
 
@@ -134,18 +137,28 @@ def write_model(
     lexicon: dict,
     metrics: dict,
 ) -> dict:
-    """Write every artifact to a temporary directory, then swap it in for ``model_dir``."""
+    """Write every artifact to a temporary directory, then swap it in for ``model_dir``.
+
+    A symbolic link as ``model_dir`` stays a link: the model is written where it points. A
+    failed write (full disk, read-only file system) is one :class:`WriteError` and leaves the
+    previous model as it was; temporary directories of killed runs are removed.
+    """
     import shutil
-    import tempfile
 
     import joblib
 
     from topictag.card import model_card
 
-    model_dir = Path(model_dir)
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.tmp-", dir=model_dir.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
+    model_dir = _write_target(Path(model_dir))
+    remove_stale(model_dir)
+    tmp = temp_name(model_dir)
+    try:
+        model_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir(0o755)
+    except OSError as exc:
+        raise WriteError(
+            f"{cannot_write(model_dir, exc)}; the previous model is unchanged"
+        ) from None
     try:
         buffer = io.BytesIO()
         joblib.dump(pipeline, buffer)
@@ -166,21 +179,50 @@ def write_model(
         _fsync_write(tmp / METRICS, text.encode())
         _fsync_write(tmp / CARD, model_card(metrics).encode())
         _swap_in(tmp, model_dir)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise WriteError(
+            f"{cannot_write(model_dir, exc)}; the previous model is unchanged"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return metrics
 
 
+def _write_target(model_dir: Path) -> Path:
+    """Where to write ``model_dir``: through a symbolic link to its target; refused when it
+    is (or points to) something other than a directory."""
+    if model_dir.is_symlink():
+        target = Path(os.path.realpath(model_dir))
+        if target.exists() and not target.is_dir():
+            raise ModelError(
+                f"{model_dir}: a symbolic link to {target}, which is not a directory; "
+                "point it at a model directory or give another --model"
+            )
+        return target
+    if model_dir.exists() and not model_dir.is_dir():
+        raise ModelError(f"{model_dir}: exists and is not a directory; give another --model")
+    return model_dir
+
+
 def _swap_in(tmp: Path, target: Path) -> None:
     """Replace ``target`` by ``tmp``; the old directory is kept until the new one is in place."""
     import shutil
 
+    from topictag.processes import signals_deferred
+
     old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        os.replace(target, old)
-    os.replace(tmp, target)
+    with signals_deferred():  # never a moment without a model, not even on Ctrl-C
+        if target.exists():
+            old = temp_name(target, "old")
+            os.replace(target, old)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if old is not None:
+                os.replace(old, target)  # put the previous model back
+            raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -192,13 +234,13 @@ def read_metrics(model_dir: Path) -> dict:
     if not model_dir.is_dir():
         raise ModelError(f"{model_dir}: no model directory; {RETRAIN}")
     try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
+        metrics = json.loads(_read_model_file(path).decode("utf-8"))
     except FileNotFoundError:
         raise ModelError(
             f"{model_dir}: not a topictag model (no {METRICS}); give the model directory with "
             f"--model, or {RETRAIN}"
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise ModelError(f"{path}: not valid JSON (truncated?); {RETRAIN}") from None
     if not isinstance(metrics, dict) or not isinstance(metrics.get("artifacts"), dict):
         raise ModelError(f"{path}: no artifact checksums; {RETRAIN}")
@@ -209,6 +251,21 @@ def read_metrics(model_dir: Path) -> dict:
     return metrics
 
 
+def _read_model_file(path: Path) -> bytes:
+    """A model file's bytes; anything but a regular file (a directory, a FIFO that would wait
+    forever, a link to /dev/zero that never ends) is one :class:`ModelError` line."""
+    try:
+        return read_regular(path)
+    except FileNotFoundError:
+        raise
+    except IsADirectoryError:
+        raise ModelError(f"{path}: a directory, not a file; {RETRAIN}") from None
+    except ValueError as exc:
+        raise ModelError(f"{path}: {exc}; {RETRAIN}") from None
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
 def verified_bytes(model_dir: Path, name: str, metrics: dict) -> bytes:
     """An artifact's content if its sha256 matches the one in ``metrics.json``. The bytes that
     were checked are the bytes used: the file is read once."""
@@ -217,7 +274,7 @@ def verified_bytes(model_dir: Path, name: str, metrics: dict) -> bytes:
     if expected is None:
         raise ModelError(f"{path}: no checksum recorded in metrics.json; {RETRAIN}")
     try:
-        data = path.read_bytes()
+        data = _read_model_file(path)
     except FileNotFoundError:
         raise ModelError(f"{path}: missing; {RETRAIN}") from None
     if hashlib.sha256(data).hexdigest() != expected:
@@ -225,6 +282,32 @@ def verified_bytes(model_dir: Path, name: str, metrics: dict) -> bytes:
             f"{path}: checksum mismatch (file changed or truncated); refusing to load it; {RETRAIN}"
         )
     return data
+
+
+def thresholds_note(metrics: dict, used: dict[str, float]) -> str | None:
+    """Why ``metrics.json``'s thresholds are not ``used``, those the tagger applies (stored in
+    ``portable.npz``, under its checksum), or None when they agree. Editing metrics.json
+    changes nothing: retrain, or give ``--threshold``."""
+    stored = metrics.get("thresholds")
+    if not isinstance(stored, dict):
+        problem = "are missing"
+    elif set(stored) != set(used):
+        problem = "name other topics than the model's"
+    elif not all(map(_is_number, stored.values())):
+        bad = next(t for t, v in stored.items() if not _is_number(v))
+        problem = f"are not all numbers ({bad!r}: {stored[bad]!r})"
+    elif not all(abs(stored[t] - v) <= 1e-9 for t, v in used.items()):
+        problem = "differ from the model's (edited?)"
+    else:
+        return None
+    return (
+        f"{METRICS}: the thresholds {problem}; shown are those the tagger uses, from "
+        f"{PORTABLE_NPZ} (to change them, retrain or tag with --threshold)"
+    )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ import base64
 import contextlib
 import json
 import os
-import secrets
 import sys
 import time
 from collections import deque
@@ -47,11 +46,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from topictag import defaults
-from topictag.errors import InputError, TopictagError, one_line
+from topictag.errors import InputError, TopictagError, WriteError, one_line
+from topictag.files import cannot_write, fsync_dir, remove_stale, temp_name
 from topictag.tagger import Tagger, load_model
 
 #: Rows per chunk: the unit of tagging, of work sent to a worker and of a Parquet row group.
-CHUNK_ROWS = 1000
+CHUNK_ROWS = defaults.CHUNK_ROWS
 #: A chunk is also cut when its texts reach this many characters (long articles).
 CHUNK_CHARS = 2_000_000
 #: Bad rows reported one by one on stderr (and listed in the summary); the rest are counted.
@@ -102,26 +102,11 @@ def tag_corpus(
     (with ``on_error="fail"``) a bad row.
     """
     started = time.perf_counter()
-    source = Path(input_path)
-    in_fmt = _format(source, INPUT_FORMATS, "corpus")
-    to_stdout = output_path is None or str(output_path) == "-"
-    target = None if to_stdout else Path(output_path)
-    out_fmt = "jsonl" if target is None else _format(target, OUTPUT_FORMATS, "output")
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
     if num_proc < 1 or chunk_rows < 1:
         raise ValueError("num_proc and chunk_rows must be at least 1")
-    if not source.is_file():
-        problem = (
-            "is a directory"
-            if source.is_dir()
-            else "not a regular file"
-            if source.exists()
-            else "no such file"
-        )
-        raise InputError(f"{source}: {problem}")
-    if target is not None and not target.parent.is_dir():
-        raise InputError(f"{target}: no such directory: {target.parent}")
+    source, in_fmt, target, out_fmt = check_paths(input_path, output_path)
     tagger = load_model(model, threshold)
 
     summary = {"input": str(source), "output": None if target is None else str(target)}
@@ -162,6 +147,41 @@ def tag_corpus(
     return summary
 
 
+def check_paths(
+    input_path: str | os.PathLike, output_path: str | os.PathLike | None
+) -> tuple[Path, str, Path | None, str]:
+    """The corpus and the output (None for stdout) with their formats, once checked: known
+    formats, a corpus that is a file, an output directory that exists, not the corpus."""
+    source = Path(input_path)
+    in_fmt = _format(source, INPUT_FORMATS, "corpus")
+    to_stdout = output_path is None or str(output_path) == "-"
+    target = None if to_stdout else Path(output_path)
+    out_fmt = "jsonl" if target is None else _format(target, OUTPUT_FORMATS, "output")
+    if not source.is_file():
+        problem = (
+            "is a directory"
+            if source.is_dir()
+            else "not a regular file"
+            if source.exists()
+            else "no such file"
+        )
+        raise InputError(f"{source}: {problem}")
+    if target is not None and not target.parent.is_dir():
+        raise InputError(f"{target}: no such directory: {target.parent}")
+    if target is not None and output_is_input(source, target):
+        raise InputError(f"{target}: is the input file; write the output to another file")
+    return source, in_fmt, target, out_fmt
+
+
+def output_is_input(source: str | os.PathLike, target: str | os.PathLike) -> bool:
+    """Whether writing ``target`` would replace ``source``: the same file, also through a
+    symbolic or hard link."""
+    try:
+        return os.path.samefile(source, target)
+    except OSError:  # either does not exist (yet)
+        return False
+
+
 def _stderr(message: str) -> None:
     from tqdm import tqdm
 
@@ -198,16 +218,29 @@ def _check_free(columns: Iterable[str], where: str) -> None:
 
 
 def _read_jsonl(
-    path: Path, field: str, bad: Callable[[str, str], None], chunk_rows: int
+    path: Path,
+    field: str,
+    bad: Callable[[str, str], None],
+    chunk_rows: int,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    first_line: int = 1,
+    check_field: bool = True,
 ) -> Iterator[_Chunk]:
     """Chunks of good rows, one JSON object per line (see the module docstring for why not
-    through ``datasets``)."""
+    through ``datasets``).
+
+    ``start`` and ``end`` read only the lines that begin in that byte range (a part of the
+    corpus, :mod:`topictag.distributed`), the first of them numbered ``first_line``;
+    ``check_field=False`` leaves out the check that the first object has the text field.
+    """
     rows: list[dict] = []
     texts: list[str] = []
     read = nbytes = chars = 0
-    checked = False
+    checked = not check_field
     with open(path, "rb") as fh:
-        for number, line in enumerate(fh, 1):
+        for number, line in enumerate(lines_in_range(fh, start, end), first_line):
             nbytes += len(line)
             if number == 1 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
@@ -222,6 +255,9 @@ def _read_jsonl(
                 continue
             except json.JSONDecodeError as exc:
                 bad(where, f"not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            except RecursionError:
+                bad(where, "JSON nested too deeply to read")
                 continue
             if not isinstance(row, dict):
                 bad(where, f"not a JSON object but {type(row).__name__}")
@@ -250,12 +286,38 @@ def _read_jsonl(
         yield _Chunk(texts, read, rows=rows, nbytes=nbytes)
 
 
+def lines_in_range(fh, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """The lines of the binary file ``fh`` that begin at byte ``start`` or after and before
+    ``end``: consecutive ranges split a file into its lines, each line in exactly one range."""
+    if start:
+        fh.seek(start - 1)
+        fh.readline()  # the rest of the line that holds byte start - 1, which it belongs to
+    if end is None:
+        yield from fh
+        return
+    position = fh.tell()
+    for line in fh:
+        if position >= end:
+            return
+        position += len(line)
+        yield line
+
+
 def _csv_columns(path: Path) -> list[str]:
+    """The header of a CSV file, after checking that no row has more fields than it names.
+
+    pandas (under ``datasets``) would take the extra field of every row as an index and shift
+    each value one column left (the text into the id column) without a word, or stop at a
+    later row naming only a line; one pass of the csv module (some 150 MB/s) names the row.
+    """
     import csv
 
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), None)
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header:
+                _check_field_counts(path, reader, len(header))
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; convert it to UTF-8") from None
     except csv.Error as exc:
@@ -265,6 +327,21 @@ def _csv_columns(path: Path) -> list[str]:
     if len(set(header)) != len(header):
         raise InputError(f"{path}: the CSV header names a column twice: {', '.join(header)}")
     return header
+
+
+def _check_field_counts(path: Path, reader, width: int) -> None:
+    """An error naming the first data row (from 1, blank lines not counted, as pandas counts)
+    with more fields than the header's ``width``."""
+    number, line = 0, reader.line_num + 1
+    for row in reader:
+        if row:
+            number += 1
+            if len(row) > width:
+                raise InputError(
+                    f"{path}: not valid CSV: row {number} (line {line}) has {len(row)} fields, "
+                    f"the header names {width}; a text with a comma must be in double quotes"
+                )
+        line = reader.line_num + 1
 
 
 def _read_with_datasets(
@@ -286,9 +363,10 @@ def _read_with_datasets(
         import pyarrow.parquet as pq
 
         try:
-            schema = pq.read_schema(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+            with pq.ParquetFile(path) as parquet:
+                schema, n_rows = parquet.schema_arrow, parquet.metadata.num_rows
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{path}: not valid Parquet ({' '.join(str(exc).split())})") from None
         columns = schema.names
         kind = schema.field(field).type if field in columns else pa.string()
         if pa.types.is_dictionary(kind):  # a categorical column
@@ -301,6 +379,9 @@ def _read_with_datasets(
             "name the text column with --text-field"
         )
     _check_free(columns, str(path))
+    if fmt == "parquet" and n_rows == 0:  # datasets cannot stream 0 rows
+        yield _Chunk([], 0, table=schema.empty_table())
+        return
 
     number = 0
     try:
@@ -309,24 +390,34 @@ def _read_with_datasets(
                 fmt, data_files=str(path), split="train", streaming=True, **kwargs
             )
             for table in stream.with_format("arrow").iter(batch_size=chunk_rows):
-                keep, texts = [], []
-                for i, text in enumerate(table.column(field).to_pylist()):
-                    problem = _text_problem(text, field)
-                    if problem and fmt == "csv":  # CSV has no null: the field was left empty
-                        problem = f"{field!r} is empty"
-                    if problem:
-                        bad(f"row {number + i + 1}", problem)
-                    else:
-                        keep.append(i)
-                        texts.append(text)
+                yield from table_chunks(table, fmt, field, bad, number)
                 number += table.num_rows
-                read = table.num_rows
-                if len(keep) < read:
-                    table = table.take(pa.array(keep, pa.int64()))
-                yield from _cut(table, texts, read)
     except (ValueError, pa.ArrowException, OSError) as exc:  # pandas' ParserError is a ValueError
         kind = "CSV" if fmt == "csv" else "Parquet"
         raise InputError(f"{path}: not valid {kind} ({' '.join(str(exc).split())})") from None
+
+
+def table_chunks(
+    table, fmt: str, field: str, bad: Callable[[str, str], None], number: int
+) -> Iterator[_Chunk]:
+    """The good rows of one batch of a CSV or Parquet file (a pyarrow Table whose first row is
+    row ``number + 1``) as chunks; each bad row is reported to ``bad``."""
+    import pyarrow as pa
+
+    keep, texts = [], []
+    for i, text in enumerate(table.column(field).to_pylist()):
+        problem = _text_problem(text, field)
+        if problem and fmt == "csv":  # CSV has no null: the field was left empty
+            problem = f"{field!r} is empty"
+        if problem:
+            bad(f"row {number + i + 1}", problem)
+        else:
+            keep.append(i)
+            texts.append(text)
+    read = table.num_rows
+    if len(keep) < read:
+        table = table.take(pa.array(keep, pa.int64()))
+    yield from _cut(table, texts, read)
 
 
 def _cut(table, texts: list[str], read: int) -> Iterator[_Chunk]:
@@ -367,9 +458,15 @@ def _progress_bar(source: Path, fmt: str, enabled: bool):
     if fmt == "jsonl":
         options = {"total": source.stat().st_size, "unit": "B", "unit_scale": True}
     elif fmt == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        options = {"total": pq.ParquetFile(source).metadata.num_rows, "unit": "rows"}
+        try:
+            with pq.ParquetFile(source) as parquet:
+                total = parquet.metadata.num_rows
+        except (pa.ArrowException, OSError):  # not valid Parquet: the reader says so
+            total = None
+        options = {"total": total, "unit": "rows"}
     else:
         options = {"unit": "rows"}
     bar = tqdm(
@@ -421,19 +518,13 @@ def _tagged(
         for chunk in chunks:
             yield chunk, tagger.tag_batch(chunk.texts)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    # spawn, not fork: the parent may hold threads (pyarrow), which fork does not copy safely.
+    from topictag.processes import stop_workers, worker_pool
+
     # An executor rather than multiprocessing.Pool: a worker that dies (killed, out of memory)
-    # breaks it with an error instead of hanging the run.
-    executor = ProcessPoolExecutor(
-        num_proc,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(str(Path(model_dir).resolve()), threshold),
-    )
+    # breaks it with an error instead of hanging the run. Its workers die with this process.
+    executor = worker_pool(num_proc, _init_worker, (str(Path(model_dir).resolve()), threshold))
     finished = False
     try:
         pending: deque = deque()
@@ -452,47 +543,72 @@ def _tagged(
             "run with --num-proc 1 to see the problem"
         ) from None
     finally:
-        # On failure, drop the queued chunks; workers finish their current one and exit.
-        executor.shutdown(wait=finished, cancel_futures=not finished)
+        if finished:
+            executor.shutdown()
+        else:  # failed or interrupted: the other chunks' results would be thrown away
+            stop_workers(executor)
 
 
 # Writing -----------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
-def _output(target: Path | None, fmt: str, topics: list[str], source: str):
-    """A writer for the output; the file appears under its name only if the body succeeds."""
+def _output(target: Path | None, fmt: str, topics: list[str], source: str, schema=None):
+    """A writer for the output; the file appears under its name only if the body succeeds.
+    ``schema`` fixes the columns of a Parquet output in advance (see :class:`_ParquetWriter`).
+
+    A failed write (full disk, read-only file system) is one :class:`WriteError` naming the
+    output; the temporary file is removed, and so are those that killed runs left beside it.
+    """
     if target is None:
-        writer = _JsonlWriter(sys.stdout)
-        yield writer
-        sys.stdout.flush()
+        yield _JsonlWriter(sys.stdout, "<stdout>")
+        with _writing("<stdout>"):
+            sys.stdout.flush()
         return
-    tmp = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    remove_stale(target)
+    tmp = temp_name(target)
     try:
         if fmt == "jsonl":
-            with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
-                yield _JsonlWriter(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
+            with _writing(target):
+                fh = open(tmp, "x", encoding="utf-8", newline="\n")
+            try:
+                yield _JsonlWriter(fh, target)
+                with _writing(target):
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            finally:
+                with contextlib.suppress(OSError):  # nothing left to flush when it succeeded
+                    fh.close()
         else:
-            writer = _ParquetWriter(tmp, topics, source)
+            writer = _ParquetWriter(tmp, topics, source, target, schema)
             try:
                 yield writer
-            finally:
-                writer.close()  # on failure too, so that the file can be removed
-            with open(tmp, "rb") as fh:
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    writer.close()  # so that the file can be removed
+                raise
+            writer.close()
+            with _writing(target), open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        with _writing(target):
+            os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+    fsync_dir(target.parent)  # make the rename itself durable
+
+
+@contextlib.contextmanager
+def _writing(name):
+    """An ``OSError`` of writing the output as one :class:`WriteError` line naming it; a
+    closed pipe on stdout stays a ``BrokenPipeError``, for a quiet exit."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise WriteError(cannot_write(name, exc)) from None
 
 
 def _jsonable(value):
@@ -507,8 +623,9 @@ def _jsonable(value):
 class _JsonlWriter:
     """One JSON object per row: the input fields, then ``topics`` and ``scores``."""
 
-    def __init__(self, fh):
+    def __init__(self, fh, name):
         self.fh = fh
+        self.name = name
 
     def write(self, chunk: _Chunk, results: list[dict]) -> None:
         rows = chunk.rows if chunk.rows is not None else chunk.table.to_pylist()
@@ -517,7 +634,8 @@ class _JsonlWriter:
             row["topics"] = result["topics"]
             row["scores"] = result["scores"]
             lines.append(json.dumps(row, ensure_ascii=False, default=_jsonable) + "\n")
-        self.fh.write("".join(lines))
+        with _writing(self.name):
+            self.fh.write("".join(lines))
 
 
 class _ParquetWriter:
@@ -526,14 +644,17 @@ class _ParquetWriter:
 
     The columns and their types come from the input's schema, or for JSON Lines from the first
     chunk of rows (a column null throughout it becomes text); later rows must fit them.
+    A ``schema`` given (:meth:`first_schema` of the corpus's first chunk) fixes them in advance,
+    so that parts of one corpus written apart (:mod:`topictag.distributed`) share them.
     """
 
-    def __init__(self, path: Path, topics: list[str], source: str):
+    def __init__(self, path: Path, topics: list[str], source: str, name: Path, schema=None):
         self.path = path
+        self.name = name  # the output's final name, for messages
         self.source = source
         self.topics = list(topics)
         self.writer = None
-        self.schema = None
+        self.schema = schema
 
     def _table(self, chunk: _Chunk):
         import pyarrow as pa
@@ -560,36 +681,54 @@ class _ParquetWriter:
             ) from None
         return pa.table(columns)
 
-    def write(self, chunk: _Chunk, results: list[dict]) -> None:
+    def _tagged_table(self, chunk: _Chunk, results: list[dict]):
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        table = self._table(chunk)
         topics = pa.array([r["topics"] for r in results], pa.list_(pa.string()))
         scores = pa.StructArray.from_arrays(
             [pa.array([r["scores"][t] for r in results], pa.float64()) for t in self.topics],
             names=self.topics,
         )
-        table = table.append_column("topics", topics).append_column("scores", scores)
+        table = self._table(chunk)
+        return table.append_column("topics", topics).append_column("scores", scores)
+
+    def first_schema(self, chunk: _Chunk):
+        """The columns that writing ``chunk`` first fixes (a column null throughout it becomes
+        text); the results do not matter, only their types."""
+        import pyarrow as pa
+
+        untagged = [{"topics": [], "scores": dict.fromkeys(self.topics, 0.0)}] * len(chunk.texts)
+        schema = self._tagged_table(chunk, untagged).schema
+        return pa.schema(
+            [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in schema]
+        )
+
+    def write(self, chunk: _Chunk, results: list[dict]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         if self.writer is None:
-            fields = [
-                f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
-            ]
-            self.schema = pa.schema(fields)
-            self.writer = pq.ParquetWriter(self.path, self.schema)
+            if self.schema is None:
+                self.schema = self.first_schema(chunk)
+            with _writing(self.name):
+                self.writer = pq.ParquetWriter(self.path, self.schema)
         try:
-            table = table.select(self.schema.names).cast(self.schema)
+            table = self._tagged_table(chunk, results).select(self.schema.names).cast(self.schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, KeyError) as exc:
             raise InputError(
                 f"{self.source}: rows do not fit the Parquet columns set by the first rows "
                 f"({exc}); write .jsonl instead"
             ) from None
-        self.writer.write_table(table)
+        with _writing(self.name):
+            self.writer.write_table(table)
 
     def close(self) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        if self.writer is None and self.schema is not None:  # no rows, columns fixed
+            with _writing(self.name):
+                self.writer = pq.ParquetWriter(self.path, self.schema)
         if self.writer is None:  # no rows: an empty file with the added columns
             empty = pa.schema(
                 [
@@ -597,5 +736,7 @@ class _ParquetWriter:
                     ("scores", pa.struct([(t, pa.float64()) for t in self.topics])),
                 ]
             )
-            self.writer = pq.ParquetWriter(self.path, empty)
-        self.writer.close()
+            with _writing(self.name):
+                self.writer = pq.ParquetWriter(self.path, empty)
+        with _writing(self.name):
+            self.writer.close()

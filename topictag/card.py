@@ -10,6 +10,27 @@ EVALUATION_TITLES = {
 }
 
 
+def figure(value: float | None) -> str:
+    """A figure with two decimals, or "undefined" (an F1 over no topic present at all)."""
+    return "undefined" if value is None else f"{value:.2f}"
+
+
+def stale_note(metrics: dict) -> str | None:
+    """What is wrong with the figures of a model trained without evaluation, or None when
+    they were measured on it (see ``topictag.training.earlier_evaluation``)."""
+    stale = metrics.get("evaluation_stale")
+    if not stale:
+        return None
+    measured = stale.get("data_sha256") or "?"
+    same = measured == metrics.get("data", {}).get("sha256")
+    return (
+        "Stale figures: measured by an earlier training "
+        + ("on the same training data" if same else f"on other training data ({measured[:12]})")
+        + f" with parameters {stale.get('params')}, not on this model, which was trained "
+        "without evaluation; retrain without --no-evaluate to measure it."
+    )
+
+
 def metrics_table(result: dict) -> str:
     """A Markdown table of per-topic precision, recall, F1, support, and macro/micro F1."""
     lines = ["| topic | precision | recall | F1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
@@ -18,8 +39,9 @@ def metrics_table(result: dict) -> str:
             f"| {topic} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} "
             f"| {m['support']} |"
         )
-    lines.append(f"| **macro F1** | | | **{result['macro_f1']:.2f}** | {result['n']} paragraphs |")
-    lines.append(f"| micro F1 | | | {result['micro_f1']:.2f} | |")
+    macro, micro = figure(result["macro_f1"]), figure(result["micro_f1"])
+    lines.append(f"| **macro F1** | | | **{macro}** | {result['n']} paragraphs |")
+    lines.append(f"| micro F1 | | | {micro} | |")
     return "\n".join(lines)
 
 
@@ -45,7 +67,7 @@ def summary_table(evaluation: dict) -> str:
     ]
     for name, r in rows:
         cells = " | ".join(f"{f:.2f}" for f in _f1s(r).values())
-        lines.append(f"| {name} | {r['macro_f1']:.2f} | {r['micro_f1']:.2f} | {cells} |")
+        lines.append(f"| {name} | {figure(r['macro_f1'])} | {figure(r['micro_f1'])} | {cells} |")
     return "\n".join(lines)
 
 
@@ -99,6 +121,8 @@ def model_card(metrics: dict) -> str:
             f"| {data['label_counts']['authored'][topic]} |"
         )
     parts += ["", "## Measured accuracy (real paragraphs only, grouped by article)", ""]
+    if stale_note(metrics):
+        parts += [f"**{stale_note(metrics)}**", ""]
     parts.append(summary_table(evaluation))
     if main:
         parts += ["", "Per topic, leave one real article out:", "", metrics_table(main)]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -11,9 +13,64 @@ from typing import Annotated
 
 import typer
 
+from topictag import defaults
 from topictag.errors import TopictagError, one_line
 
-app = typer.Typer(
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: temporary files removed, worker processes stopped."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated
+
+
+#: errno values of a write that cannot succeed: full disk, quota, file too large, I/O error,
+#: read-only file system.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+
+
+def _write_failure(exc: OSError) -> str:
+    """The one line for a write that failed outside the files the library names itself (they
+    are :class:`~topictag.errors.WriteError`): that is stdout. Stdout is then pointed at
+    /dev/null, so that the interpreter's last flush of it cannot print a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor (a test harness)
+        pass
+    return f"{exc.filename or '<stdout>'}: cannot write ({exc.strerror})"
+
+
+class _App(typer.Typer):
+    def __call__(self, *args, **kwargs):
+        """The command line: SIGTERM cleans up as Ctrl-C does; help or usage text that cannot
+        be written (a full disk) is one error line, a closed stdout a quiet exit."""
+        import signal
+        import threading
+
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main else None
+        code: int | str | None = 0
+        try:
+            super().__call__(*args, **kwargs)
+        except SystemExit as exc:
+            code = exc.code
+        except KeyboardInterrupt as exc:  # before a command started
+            code = 143 if isinstance(exc, _Terminated) else 130
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError) or exc.errno not in _WRITE_ERRNOS:
+                raise
+            typer.echo(f"error: {one_line(_write_failure(exc))}", err=True)
+            code = 1
+        finally:
+            if main and previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        sys.exit(code)
+
+
+app = _App(
     help="Tag English energy-geopolitics news with topics (gas, oil, transport corridor, "
     "diplomacy, sanctions, or your own).",
     add_completion=False,
@@ -21,6 +78,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from topictag import __version__
+
+        typer.echo(f"topictag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 class Format(str, Enum):
@@ -59,17 +136,32 @@ def friendly(command):
             return command(*args, **kwargs)
         except TopictagError as exc:
             raise _fail(str(exc)) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, _Terminated):  # SIGTERM
+                raise _fail("terminated", 143) from None
             raise _fail("interrupted", 130) from None
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(0) from None
+        except OSError as exc:  # stdout on a full disk (the library names its own files)
+            if exc.errno not in _WRITE_ERRNOS:
+                raise
+            raise _fail(_write_failure(exc)) from None
 
     return wrapper
 
 
 def _json(obj, indent: int | None = 2) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=indent)
+
+
+#: --format of info and evaluate (html is only for tag).
+REPORT_FORMATS = "table (the default), json (indented) or jsonl (the same JSON on one line)."
+
+
+def _indent(fmt: Format) -> int | None:
+    """JSON Lines is one line; JSON is indented for people."""
+    return None if fmt is Format.jsonl else 2
 
 
 @app.command()
@@ -145,6 +237,22 @@ def tag(
             show_default=False,
         ),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="--input: tag on the Dask cluster of this scheduler (tcp://HOST:PORT); its "
+            "workers read the corpus and write --output.",
+            show_default=False,
+        ),
+    ] = None,
+    ship_model: Annotated[
+        bool,
+        typer.Option(
+            "--ship-model",
+            help="--scheduler: send the model to the workers instead of having them read it "
+            "from its directory.",
+        ),
+    ] = False,
 ) -> None:
     """Tag articles with topics, per article and per paragraph.
 
@@ -164,6 +272,9 @@ def tag(
                 "--encoding": encoding is not None,
             },
         )
+        distributed = scheduler is not None
+        _refuse("only without --scheduler", {"--num-proc": distributed and num_proc is not None})
+        _refuse("only with --scheduler", {"--ship-model": ship_model and not distributed})
         _tag_corpus(
             paths,
             corpus,
@@ -173,6 +284,8 @@ def tag(
             on_error or OnError.fail,
             model,
             threshold,
+            scheduler,
+            ship_model,
         )
         return
     _refuse(
@@ -181,6 +294,8 @@ def tag(
             "--text-field": text_field is not None,
             "--num-proc": num_proc is not None,
             "--on-error": on_error is not None,
+            "--scheduler": scheduler is not None,
+            "--ship-model": ship_model,
         },
     )
     fmt = fmt or Format.table
@@ -237,22 +352,28 @@ def _refuse(where: str, given: dict[str, bool]) -> None:
         raise _fail(f"{listed} {verb} {where}", 2)
 
 
-def _tag_corpus(paths, corpus, output, text_field, num_proc, on_error, model, threshold) -> None:
+def _tag_corpus(
+    paths, corpus, output, text_field, num_proc, on_error, model, threshold, scheduler, ship_model
+) -> None:
     """``tag --input``: one JSON line of summary (on stderr when the rows go to stdout); exit 1
-    if a row was skipped."""
-    from topictag.batch import tag_corpus
+    if a row was skipped. With ``--scheduler``, on a Dask cluster (``topictag.distributed``)."""
+    from topictag.batch import output_is_input, tag_corpus
 
     if corpus is None or paths:
         raise _fail("give article paths, or --input CORPUS (with --output), not both", 2)
-    summary = tag_corpus(
-        corpus,
-        output,
-        text_field=text_field,
-        num_proc=num_proc,
-        on_error=on_error.value,
-        model=model,
-        threshold=threshold,
-    )
+    if output is not None and str(output) != "-" and output_is_input(corpus, output):
+        raise _fail(f"--output {output} is the input file; write to another file", 2)
+    options = {"text_field": text_field, "on_error": on_error.value, "model": model}
+    if scheduler is not None:
+        if output is None or str(output) == "-":
+            raise _fail("--scheduler needs --output FILE (.jsonl or .parquet) for the workers", 2)
+        from topictag.distributed import tag_corpus_distributed
+
+        summary = tag_corpus_distributed(
+            corpus, output, scheduler, threshold=threshold, ship_model=ship_model, **options
+        )
+    else:
+        summary = tag_corpus(corpus, output, num_proc=num_proc, threshold=threshold, **options)
     typer.echo(_json(summary, indent=None), err=output is None or str(output) == "-")
     if summary["skipped"]:
         raise typer.Exit(1)
@@ -267,7 +388,18 @@ def train(
     seeds: Annotated[Path | None, typer.Option(help="Seed articles (default: seeds/).")] = None,
     model: ModelOption = None,
     evaluate: Annotated[
-        bool, typer.Option(help="Run the grouped cross-validation (--no-evaluate skips it).")
+        bool,
+        typer.Option(
+            help="Run the grouped cross-validation (--no-evaluate skips it and keeps the "
+            "previous model's figures, marked stale)."
+        ),
+    ] = True,
+    lexicon: Annotated[
+        bool,
+        typer.Option(
+            help="Use the lexicon (labels/lexicon.toml) as features; without the file training "
+            "stops unless --no-lexicon is given."
+        ),
     ] = True,
 ) -> None:
     """Train, evaluate and write the model (the same as `python train.py`).
@@ -275,7 +407,7 @@ def train(
     Trains on every labelled paragraph, evaluates it grouped by article, and writes it to the
     model directory.
     """
-    from topictag.card import summary_table
+    from topictag.card import stale_note, summary_table
     from topictag.training import train as train_model
 
     metrics = train_model(
@@ -284,15 +416,20 @@ def train(
         model,
         run_evaluation=evaluate,
         progress=lambda m: typer.echo(one_line(m), err=True),
+        use_lexicon=lexicon,
     )
     typer.echo(summary_table(metrics["evaluation"]) if metrics["evaluation"] else "trained")
+    if stale_note(metrics):
+        typer.echo(stale_note(metrics))
 
 
 @app.command()
 @friendly
 def info(
     model: ModelOption = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help=REPORT_FORMATS, metavar="[table|json|jsonl]")
+    ] = Format.table,
     top_terms: Annotated[
         int,
         typer.Option(
@@ -308,17 +445,24 @@ def info(
     for/against).
     """
     from topictag import defaults
-    from topictag.artifact import read_metrics
-    from topictag.card import summary_table
+    from topictag.artifact import read_metrics, thresholds_note
+    from topictag.card import stale_note, summary_table
     from topictag.explain import top_terms_table
+    from topictag.tagger import load_model
 
     path = defaults.model_dir(model)
     metrics = read_metrics(path)
+    tagger = load_model(path)  # the thresholds shown are those it applies
+    used = dict(zip(tagger.topics, tagger.thresholds))
+    note = thresholds_note(metrics, used)
+    if note:
+        typer.echo(f"warning: {one_line(note)}", err=True)
+    metrics = {**metrics, "thresholds": used}
     terms = _top_terms(path, top_terms) if top_terms else None
     if fmt is Format.html:
-        raise _fail("--format html is for `topictag tag`; use table or json", 2)
+        raise _fail("--format html is for `topictag tag`; use table, json or jsonl", 2)
     if fmt is not Format.table:
-        typer.echo(_json({**metrics, "top_terms": terms} if terms else metrics))
+        typer.echo(_json({**metrics, "top_terms": terms} if terms else metrics, _indent(fmt)))
         return
     data = metrics["data"]
     typer.echo(f"model: {path}")
@@ -329,6 +473,8 @@ def info(
     )
     typer.echo(f"parameters: {metrics['params']}")
     typer.echo(summary_table(metrics.get("evaluation", {})))
+    if stale_note(metrics):
+        typer.echo(stale_note(metrics))
     if terms:
         typer.echo(f"\nstrongest features per topic (coefficients):\n{top_terms_table(terms)}")
 
@@ -345,7 +491,9 @@ def _top_terms(path: Path, n: int) -> dict:
 def evaluate(
     file: Annotated[Path, typer.Argument(help="JSON Lines file; each row has text and labels.")],
     model: ModelOption = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help=REPORT_FORMATS, metavar="[table|json|jsonl]")
+    ] = Format.table,
     threshold: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help="One threshold for every topic.")
     ] = None,
@@ -361,20 +509,20 @@ def evaluate(
     Per-topic precision, recall and F1, macro and micro F1, and the keyword baseline; with
     --errors, each wrong row (JSON: "errors", with missed and false topics and scores).
     """
-    from topictag.card import metrics_table
+    from topictag.card import figure, metrics_table
     from topictag.evaluation import errors_table, evaluate_file
 
     if fmt is Format.html:
-        raise _fail("--format html is for `topictag tag`; use table or json", 2)
+        raise _fail("--format html is for `topictag tag`; use table, json or jsonl", 2)
     result = evaluate_file(file, model, threshold, errors=errors)
     if fmt is not Format.table:
-        typer.echo(_json(result))
+        typer.echo(_json(result, _indent(fmt)))
         return
     typer.echo(metrics_table(result))
     for name, baseline in result.get("baselines", {}).items():
         typer.echo(
-            f"\nbaseline ({name}): macro F1 {baseline['macro_f1']:.2f}, "
-            f"micro F1 {baseline['micro_f1']:.2f}"
+            f"\nbaseline ({name}): macro F1 {figure(baseline['macro_f1'])}, "
+            f"micro F1 {figure(baseline['micro_f1'])}"
         )
     if errors:
         wrong = result["errors"]
@@ -412,6 +560,12 @@ def label(
     disagreement: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="--review: |label - probability| above this.")
     ] = 0.8,
+    limit: Annotated[
+        int,
+        typer.Option(
+            min=0, help="--review: list and walk through the N worst disagreements (0: all)."
+        ),
+    ] = 20,
     labels: Annotated[
         Path | None, typer.Option(help="Labels directory (default: labels/).")
     ] = None,
@@ -426,7 +580,9 @@ def label(
     from topictag.labeling import label_article, review_labels
 
     if review:
-        _, session = review_labels(labels, seeds, model, disagreement, topics or (), out=typer.echo)
+        _, session = review_labels(
+            labels, seeds, model, disagreement, topics or (), out=typer.echo, limit=limit
+        )
         typer.echo(f"{session.counts['corrected']} labels corrected")
     elif article is None:
         raise _fail("give an article to label, or --review", 2)
@@ -435,3 +591,101 @@ def label(
             article, labels, seeds, model, order.value, topics or (), out=typer.echo
         )
         typer.echo(str(summary))
+
+
+class ReportFormat(str, Enum):
+    html = "html"
+    json = "json"
+
+
+class Period(str, Enum):
+    day = "day"
+    week = "week"
+    month = "month"
+
+
+@app.command()
+@friendly
+def report(
+    tagged: Annotated[
+        Path,
+        typer.Argument(
+            help="A corpus tagged by `topictag tag --input` (.jsonl or .parquet); an untagged "
+            "one is tagged first."
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the report here (default: stdout)."),
+    ] = None,
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="html: one self-contained page; json: its figures."),
+    ] = ReportFormat.html,
+    date_field: Annotated[
+        str, typer.Option(help="The column of each article's date (ISO text, date, timestamp).")
+    ] = defaults.REPORT_DATE_FIELD,
+    by: Annotated[Period, typer.Option(help="Count articles per day, week or month.")] = (
+        Period(defaults.REPORT_BY)
+    ),
+    group_field: Annotated[
+        str | None,
+        typer.Option(
+            help="Break the topics down by this column (default: source, if there is one).",
+            show_default=False,
+        ),
+    ] = None,
+    text_field: Annotated[
+        str, typer.Option(help="The column of the text, read for terms and examples.")
+    ] = "text",
+    top: Annotated[
+        int, typer.Option(min=1, help="Groups drawn in the breakdown; the others are summed.")
+    ] = defaults.REPORT_TOP_GROUPS,
+    sample: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Articles read for the terms of each topic and period, in all (some 10 ms each).",
+        ),
+    ] = defaults.REPORT_SAMPLE,
+    png: Annotated[
+        Path | None, typer.Option(help="Also write each chart as DIR/NAME.png, for slides.")
+    ] = None,
+    model: ModelOption = None,
+) -> None:
+    """Report on a tagged corpus: topics over time, together and by source, and what carried
+    them.
+
+    Rows without a usable date are counted and named (stderr and the page), not dropped.
+    """
+    from topictag.batch import output_is_input
+    from topictag.trends import corpus_trends
+    from topictag.trends_page import html_page, json_text, write_pngs, write_text
+
+    to_file = output is not None and str(output) != "-"
+    if to_file and output_is_input(tagged, output):
+        raise _fail(f"--output {output} is the input file; write to another file", 2)
+    if to_file and not output.parent.is_dir():  # before reading the whole corpus
+        raise _fail(f"{output}: no such directory: {output.parent}")
+    figures = corpus_trends(
+        tagged,
+        date_field=date_field,
+        by=by.value,
+        group_field=group_field,
+        text_field=text_field,
+        top=top,
+        sample=sample,
+        model=model,
+    )
+    text = html_page(figures) if fmt is ReportFormat.html else json_text(figures)
+    if png is not None:
+        write_pngs(figures, png)
+    if not to_file:
+        typer.echo(text, nl=False)
+        return
+    write_text(output, text)
+    typer.echo(
+        f"{output}: {figures['corpus']['rows']:,} articles, {len(figures['periods']):,} "
+        f"periods, {figures['sample']['read']:,} read for terms",
+        err=True,
+    )

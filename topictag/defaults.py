@@ -33,14 +33,67 @@ INNER_FOLDS = 4
 #: Candidate decision thresholds searched per topic.
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(2, 19))
 
+#: Rows per chunk of batch tagging (``tag --input``): the unit of tagging, of work sent to a
+#: worker process and of a Parquet row group.
+CHUNK_ROWS = 1000
+
+#: Bytes of corpus per task of distributed tagging (``tag --input --scheduler``): a byte range
+#: of a JSON Lines file, or Parquet row groups of about this size (uncompressed).
+PARTITION_BYTES = 64 * 1024 * 1024
+
+#: Seconds to wait for the Dask scheduler to answer and for a first worker to join it.
+SCHEDULER_TIMEOUT = 30.0
+
 #: Paragraphs longer than this many characters are cut into pieces of at most this size,
 #: so a file with no paragraph breaks is still tagged in bounded memory.
 MAX_PARAGRAPH_CHARS = 20_000
+
+#: trafilatura.extract settings for an HTML page's main text (topictag.htmltext). Snippet F1 on
+#: the 121 pages of ../shared/htmleval (python bench/htmleval.py --all), topictag's blocks:
+#: these 0.932 (precision 0.914, recall 0.951); with comments 0.927; favor_precision 0.928;
+#: favor_recall 0.930; without tables 0.925; trafilatura.extract's own defaults 0.921.
+#: ``deduplicate`` (0.932 too) stays off: it remembers text across pages, so a page's text
+#: would depend on the pages converted before it.
+HTML_EXTRACTOR_OPTIONS: dict[str, bool] = {
+    "include_comments": False,
+    "include_tables": True,
+    "favor_precision": False,
+    "favor_recall": False,
+    "deduplicate": False,
+}
+
+#: Under this many characters of main text, on a page whose whole text is as short, an HTML
+#: page is converted by the plain extractor (topictag.htmltext): it is trafilatura's own
+#: minimum (MIN_EXTRACTED_SIZE), below which it falls back to a baseline that can dump the
+#: whole page, menus included, as one block.
+HTML_MIN_MAIN_TEXT = 250
+
+#: A page of more characters than this is converted by the plain extractor, with a warning:
+#: trafilatura took 11 s and 196 MB on a generated page of 5 MB (the plain extractor 1.2 s),
+#: and `topictag tag` 319 s and 1 GB on one of 30 MB (machine under heavy load). News pages are
+#: far smaller (the largest of htmleval: 1.6 MB).
+HTML_MAX_MAIN_TEXT_CHARS = 5_000_000
 
 #: A file or stdin larger than this is refused as one article (a 50 MB article takes over a
 #: minute and 700 MB); corpora go through ``tag --input``, which streams. It also stops an
 #: endless stream such as /dev/zero.
 MAX_ARTICLE_BYTES = 32 * 1024 * 1024
+
+#: ``topictag report``: the date column, the period of the time series (day, week or month)
+#: and the column of the breakdown (skipped when the corpus has none, unless named).
+REPORT_DATE_FIELD = "date"
+REPORT_BY = "week"
+REPORT_GROUP_FIELD = "source"
+#: Groups drawn in the breakdown; the others are summed into one line.
+REPORT_TOP_GROUPS = 20
+#: Articles read for the terms that carried each topic per period, in all (evidence costs
+#: some 10 ms per article): spread evenly over the topics and periods, at most
+#: ``REPORT_SAMPLE_PER_PERIOD`` per topic and period.
+REPORT_SAMPLE = 1000
+REPORT_SAMPLE_PER_PERIOD = 200
+#: Terms shown per topic and period, and example paragraphs per topic.
+REPORT_TERMS = 5
+REPORT_EXAMPLES = 3
 
 
 def _resolve(

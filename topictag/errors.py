@@ -17,6 +17,11 @@ class InputError(TopictagError):
     """An article or corpus given to the tagger cannot be read."""
 
 
+class WriteError(TopictagError):
+    """A result could not be written (full disk, read-only file system, no permission); what
+    was there before is left as it was, and nothing half-written."""
+
+
 _BREAKS = {chr(c) for c in range(32)} | {"\x7f", "\x85", "\u2028", "\u2029"}
 
 

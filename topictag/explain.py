@@ -14,18 +14,22 @@ words a reader recognises:
 
 Contributions landing on the same (lowercased) term are added up; the terms with the largest
 positive sums are the evidence, each with the character spans where it occurs in the text.
-Plain numpy and ``re``: explanations do not load scikit-learn.
+When the model normalises its texts (``topictag.normalize``), the features and terms are those
+of the normalised text and the spans are mapped back into the original one. Plain numpy and
+``re``: explanations do not load scikit-learn.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from topictag.lexicon import term_matches
+from topictag.normalize import aligned, normalize
 from topictag.scorer import PortableModel, char_wb_ngrams
 
 #: Evidence items kept per topic and paragraph.
@@ -40,6 +44,8 @@ def _block_contributions(
 ) -> Iterator[tuple[object, np.ndarray, np.ndarray]]:
     """(block, feature indices within the block, value times coefficient) for each block: the
     terms of :meth:`PortableModel.contributions`, with the block each comes from."""
+    if model.normalize:
+        text = normalize(text)
     for block in model.blocks:
         index, value = block.features(text)
         offset = block.offset  # type: ignore[attr-defined]
@@ -129,9 +135,15 @@ def evidence(
     model: PortableModel, text: str, topic: int | str, k: int = DEFAULT_TOP_K
 ) -> list[dict]:
     """The ``k`` terms of ``text`` that pushed ``topic`` up most: ``{"term", "weight",
-    "spans"}`` each, strongest first. ``weight`` is the term's share of the topic's linear
-    score; ``spans`` are ``[start, end]`` character offsets into ``text``."""
+    "spans"}`` each, strongest first. ``weight`` is the term's contribution to the topic's
+    linear score (its log-odds): the sum of its features' values times their coefficients,
+    so the weights of all terms plus the intercept give the score. ``spans`` are
+    ``[start, end]`` character offsets into ``text``, the original text even when the model
+    normalises it."""
     j = model.topics.index(topic) if isinstance(topic, str) else int(topic)
+    original = text
+    if model.normalize:
+        text, starts, ends = aligned(original)
     terms = _Terms()
     for block, index, weights in _block_contributions(model, text, j):
         if not len(index):
@@ -149,7 +161,20 @@ def evidence(
                 terms.add(shown, w, where)
         else:
             _add_char_block(terms, block, text, index, weights)
-    return terms.top(k)
+    items = terms.top(k)
+    if text is not original:
+        for item in items:
+            item["spans"] = [_original_span(original, starts, ends, a, b) for a, b in item["spans"]]
+    return items
+
+
+def _original_span(text: str, starts: list[int], ends: list[int], a: int, b: int) -> list[int]:
+    """The span of ``text`` that the span ``[a, b)`` of its normalised form comes from, without
+    format characters at its end (a soft hyphen after the word)."""
+    start, end = starts[a], ends[b - 1]
+    while end > start + 1 and unicodedata.category(text[end - 1]) == "Cf":
+        end -= 1
+    return [start, end]
 
 
 def explain(

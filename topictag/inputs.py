@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -11,7 +10,15 @@ from pathlib import Path
 
 from topictag.defaults import MAX_ARTICLE_BYTES
 from topictag.errors import InputError
-from topictag.htmltext import html_to_text, looks_like_html
+from topictag.files import TooLarge, read_limited, read_regular
+from topictag.htmltext import (
+    NO_MAIN_TEXT_EXTRACTOR,
+    TOO_LARGE_FOR_MAIN_TEXT,
+    has_main_text_extractor,
+    html_to_text,
+    looks_like_html,
+    too_large_for_main_text,
+)
 
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
@@ -50,10 +57,12 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, li
             ) from None
     sample = data[:8192]
     if sample and (sample.count(b"\x00") > len(sample) // 10 or _looks_binary(sample)):
+        _refuse_utf16_without_bom(sample, name)
         raise InputError(f"{name}: binary data, not text")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        _refuse_utf16_without_bom(sample, name)
         raise InputError(
             f"{name}: not UTF-8 text (invalid byte at position {exc.start}); convert it to "
             "UTF-8 or give its encoding, e.g. --encoding cp1251"
@@ -62,6 +71,25 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, li
         text = text.replace("\x00", "")
         warnings.append(f"{name}: removed NUL bytes from the text")
     return text, warnings
+
+
+def _refuse_utf16_without_bom(sample: bytes, name: str) -> None:
+    """An error with the ``--encoding`` to give when ``sample`` reads as UTF-16 text without a
+    byte order mark. Never guessed silently: text decodes as words separated by spaces, which
+    binary data read two bytes at a time almost never gives."""
+    even = sample[: len(sample) // 2 * 2]
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = even.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        spaces = sum(map(text.count, " \n"))
+        printable = sum(1 for c in text if c.isprintable() or c in "\t\r\n")
+        if text and spaces >= 0.05 * len(text) and printable >= 0.95 * len(text):
+            raise InputError(
+                f"{name}: looks like UTF-16 without a byte order mark; give its encoding: "
+                f"--encoding {codec}"
+            )
 
 
 _MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x7fELF", b"\x1f\x8b")
@@ -76,6 +104,10 @@ def _looks_binary(sample: bytes) -> bool:
 
 def _as_article(source: str, text: str, warnings: list[str], html: bool) -> Article:
     if html or looks_like_html(text):
+        if too_large_for_main_text(text):
+            warnings.append(f"{'<stdin>' if source == '-' else source}: {TOO_LARGE_FOR_MAIN_TEXT}")
+        elif not has_main_text_extractor():
+            warnings.append(NO_MAIN_TEXT_EXTRACTOR)
         text = html_to_text(text)
     return Article(source, text, warnings)
 
@@ -110,40 +142,44 @@ def _too_large(name: str) -> str:
     )
 
 
-class TooLarge(ValueError):
-    """More bytes than the caller's limit."""
-
-
 def read_bytes(path: Path, limit: int | None = None) -> bytes:
-    """The content of a file or FIFO (or a symbolic link to one). ``ValueError`` for a
-    device, :class:`TooLarge` for more than ``limit`` bytes; ``OSError`` as ``open`` raises."""
-    with open(path, "rb") as fh:
-        mode = os.fstat(fh.fileno()).st_mode
-        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):  # /dev/zero, a disk: read whole, never ends
-            raise ValueError("a device, not a file")
-        return _read_limited(fh, limit)
-
-
-def _read_limited(stream, limit: int | None) -> bytes:
-    if limit is None:
-        return stream.read()
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(f"over {limit:,} bytes")
-    return data
+    """The content of a regular file (or a symbolic link to one). ``ValueError`` for a device,
+    a FIFO or a socket (refused before any read, so none can hang or never end),
+    :class:`TooLarge` for more than ``limit`` bytes; ``OSError`` as ``open`` raises."""
+    return read_regular(path, limit)
 
 
 def read_stdin(encoding: str | None = None) -> Article:
     """One article from standard input; HTML is recognised by its content."""
     try:
         if hasattr(sys.stdin, "buffer"):
-            data = _read_limited(sys.stdin.buffer, MAX_ARTICLE_BYTES)
+            data = read_limited(sys.stdin.buffer, MAX_ARTICLE_BYTES)
         else:  # a text stream without bytes beneath (a test harness, an IDE)
-            data = _read_limited(sys.stdin, MAX_ARTICLE_BYTES).encode()
+            data = read_limited(sys.stdin, MAX_ARTICLE_BYTES).encode()
     except TooLarge:
         raise InputError(_too_large("<stdin>")) from None
     text, warnings = decode(data, "<stdin>", encoding)
     return _as_article("-", text, warnings, False)
+
+
+def _below(root: Path) -> Iterator[Path]:
+    """Every entry below the directory ``root`` (as ``root.rglob("*")``, symbolic links to
+    directories not followed), except hidden ones (a name starting with ".") and whatever is
+    inside a hidden directory or a virtual environment (a directory with ``pyvenv.cfg``):
+    ``tag .`` in a project must not tag ``.venv/``, ``.git/`` or ``site-packages``. ``root``
+    itself is walked even if it is one of those. PermissionError if ``root`` is unreadable;
+    unreadable directories below it are skipped."""
+
+    def fail(exc: OSError) -> None:
+        if exc.filename is not None and Path(exc.filename) == root:
+            raise exc
+
+    for folder, dirs, files in os.walk(root, onerror=fail):
+        base = Path(folder)
+        dirs[:] = [
+            d for d in dirs if not d.startswith(".") and not (base / d / "pyvenv.cfg").exists()
+        ]
+        yield from (base / name for name in dirs + files if not name.startswith("."))
 
 
 def expand(paths: Sequence[str]) -> Iterator[str | InputError]:
@@ -158,7 +194,7 @@ def expand(paths: Sequence[str]) -> Iterator[str | InputError]:
             try:
                 found = sorted(
                     p
-                    for p in path.rglob("*")
+                    for p in _below(path)
                     if p.suffix.lower() in TEXT_SUFFIXES + HTML_SUFFIXES
                     and (p.is_file() or p.is_symlink())
                 )
@@ -175,12 +211,20 @@ def expand(paths: Sequence[str]) -> Iterator[str | InputError]:
 def read_inputs(
     paths: Sequence[str], encoding: str | None = None
 ) -> Iterator[Article | InputError]:
-    """Articles for each input in order; a bad input yields its error and the rest go on."""
+    """Articles for each input in order; a bad input yields its error and the rest go on.
+    The warning that HTML is converted without trafilatura comes with the first page only."""
+    warned = False
     for item in expand(paths):
         if isinstance(item, InputError):
             yield item
             continue
         try:
-            yield read_stdin(encoding) if item == "-" else read_file(Path(item), encoding)
+            article = read_stdin(encoding) if item == "-" else read_file(Path(item), encoding)
         except InputError as exc:
             yield exc
+            continue
+        if NO_MAIN_TEXT_EXTRACTOR in article.warnings:
+            if warned:
+                article.warnings.remove(NO_MAIN_TEXT_EXTRACTOR)
+            warned = True
+        yield article

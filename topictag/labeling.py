@@ -18,9 +18,9 @@ single keys in cbreak mode when stdin is a terminal, and lines otherwise.
 from __future__ import annotations
 
 import json
+import math
 import os
-import shutil
-import signal
+import stat
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
@@ -30,19 +30,26 @@ from pathlib import Path
 
 from topictag import defaults
 from topictag.defaults import MAX_ARTICLE_BYTES
-from topictag.errors import InputError, LabelError, TopictagError
-from topictag.labels import DEV_FILE, SUPERSEDES, latest_rows, scan_jsonl
+from topictag.errors import InputError, LabelError, TopictagError, WriteError
+from topictag.files import cannot_write, fsync_dir, kind, read_regular, write_all, write_atomic
+from topictag.labels import AUTHORED, DEV_FILE, SUPERSEDES, latest_rows, scan_jsonl
 from topictag.paragraphs import split_paragraphs
+from topictag.processes import signals_deferred
 from topictag.topics import add_topic, load_topics
 
 #: Where ``label`` appends its rows, in the labels directory.
 LABEL_FILE = "seeds.jsonl"
-#: The key of each topic, in topic-file order (a, b, h, q, s are commands).
-TOPIC_KEYS = "1234567890cdefgijklmnoprtuvwxyz"
+#: The key of each topic, in topic-file order (a, b, h, q, s are commands): 57 topics at most.
+TOPIC_KEYS = "1234567890cdefgijklmnoprtuvwxyz" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: Characters a topic name added with --topics may not hold: they would split or break the
+#: lists ("gas, oil"), quoted values and Markdown tables that show topic names.
+TOPIC_NAME_FORBIDDEN = ',"\\|'
 ACCEPT_KEYS = ("\n", "\r", "a")
 SKIP, BACK, QUIT = "s", "b", "q"
 #: Evidence terms shown per suggested topic.
 SHOWN_EVIDENCE = 3
+#: Disagreements a review lists and walks through, worst first (``--limit``).
+REVIEW_LIMIT = 20
 
 Output = Callable[[str], None]
 
@@ -51,53 +58,77 @@ Output = Callable[[str], None]
 
 
 def append_row(path: Path, row: dict) -> None:
-    """Append one JSON line to ``path`` durably: one write call, then fsync (and the directory's
-    fsync when the file is new). Ctrl-C is held back until the row is on disk."""
+    """Append one JSON line to ``path`` durably and whole: one write call, then fsync (and the
+    directory's fsync when the file is new). Ctrl-C and SIGTERM are held back until the row is
+    on disk. A failed write (full disk) is cut back off the file, so the row is whole or
+    absent, and raises one :class:`WriteError` line."""
     path = Path(path)
     data = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
     created = not path.exists()
-    if not created and path.stat().st_size:
-        with open(path, "rb") as fh:
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) != b"\n":
-                data = b"\n" + data  # never glue a row to an unterminated last line
-    with _sigint_deferred():
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    with signals_deferred():
         try:
-            written = os.write(fd, data)
-            while written < len(data):  # a short write to a regular file is rare
-                written += os.write(fd, data[written:])
-            os.fsync(fd)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise WriteError(cannot_write(path, exc)) from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise LabelError(f"{path}: {kind(info.st_mode)}, not a regular file")
+            size = info.st_size
+            if size:
+                os.lseek(fd, size - 1, os.SEEK_SET)
+                if os.read(fd, 1) != b"\n":
+                    data = b"\n" + data  # never glue a row to an unterminated last line
+            try:
+                write_all(fd, data)
+                os.fsync(fd)
+            except OSError as exc:
+                raise WriteError(_cut_back(fd, size, path, exc)) from None
         finally:
             os.close(fd)
         if created:
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
 
-def _fsync_dir(directory: Path) -> None:
+def _cut_back(fd: int, size: int, path: Path, exc: OSError) -> str:
+    """Truncate the file back to ``size`` bytes after a failed append; the message to show."""
     try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
+        os.ftruncate(fd, size)
         os.fsync(fd)
     except OSError:
-        pass
-    finally:
-        os.close(fd)
+        return (
+            f"{cannot_write(path, exc)}, and its last line may be incomplete: cut the file "
+            f"back to {size} bytes (truncate -s {size} {path})"
+        )
+    return f"{cannot_write(path, exc)}; the row was not added, the file is as it was"
 
 
 @contextmanager
-def _sigint_deferred():
-    """Block SIGINT while the body runs (a pending Ctrl-C is delivered right after)."""
-    if not hasattr(signal, "pthread_sigmask"):
+def labels_lock(labels_dir: Path):
+    """Hold an exclusive lock on the labels directory while the body runs, so that two
+    ``label`` runs (or a ``label --review``) cannot append the same rows: the second one
+    refuses at once with one :class:`LabelError` line. The lock goes with the process."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
+        fd = os.open(labels_dir, os.O_RDONLY)
+    except OSError:  # no such directory: the next step says so
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LabelError(
+                f"{labels_dir}: another topictag label is writing these labels; finish or "
+                "quit it (q), then run this again"
+            ) from None
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        os.close(fd)
 
 
 def current_rows(labels_dir: Path) -> dict[str, tuple[Path, dict]]:
@@ -107,8 +138,11 @@ def current_rows(labels_dir: Path) -> dict[str, tuple[Path, dict]]:
     for path in sorted(Path(labels_dir).glob("*.jsonl")):
         if path.name == DEV_FILE:
             continue
-        if not path.read_bytes().strip():
-            continue
+        try:
+            if not read_regular(path).strip():
+                continue
+        except ValueError as exc:  # a FIFO, a device
+            raise LabelError(f"{path}: {exc}") from None
         for _, row in latest_rows(scan_jsonl(path, ("id", "article", "text", "labels"))):
             out.setdefault(str(row["id"]), (path, row))
     return out
@@ -145,6 +179,11 @@ class Session:
         self.items = list(items)
         self.topics = list(topics)
         self.title = title
+        if len(self.topics) > len(TOPIC_KEYS):
+            raise LabelError(
+                f"{len(self.topics)} topics, but label has keys for {len(TOPIC_KEYS)}; label "
+                "with fewer topics in topics.toml"
+            )
         self.keys = dict(zip(TOPIC_KEYS, self.topics))
         self.pos = 0
         self.finished = False
@@ -307,16 +346,24 @@ class Keys:
 def run(
     session: Session, append: Callable[[dict], None], keys: Keys, out: Output, clear: bool = False
 ) -> Session:
-    """Show the screen, read keys, append the rows they produce, until the user quits."""
+    """Show the screen, read keys, append the rows they produce, until the user quits (q, end
+    of input, or Ctrl-C, which quits as q does: every answer given is on disk)."""
     with keys:
-        while not session.finished:
-            out(("\x1b[H\x1b[2J" if clear else "\n") + render(session))
-            for key in keys.read():
-                row = session.handle(key)
-                if row is not None:
-                    append(row)
-                if session.finished:
-                    break
+        try:
+            while not session.finished:
+                out(("\x1b[H\x1b[2J" if clear else "\n") + render(session))
+                for key in keys.read():
+                    with signals_deferred():  # an answer is counted only once it is written
+                        row = session.handle(key)
+                        if row is not None:
+                            append(row)
+                    if session.finished:
+                        break
+        except KeyboardInterrupt as exc:
+            if type(exc) is not KeyboardInterrupt:  # SIGTERM (see topictag.cli): not a quit
+                raise
+            session.finished = True
+            out("")
     return session
 
 
@@ -324,20 +371,39 @@ def run(
 
 
 def parse_topic(spec: str) -> tuple[str, str]:
-    """``"name=definition"`` -> (name, definition)."""
+    """``"name=definition"`` -> (name, definition); a name with a character of
+    ``TOPIC_NAME_FORBIDDEN`` or a control character is refused."""
     name, sep, definition = spec.partition("=")
     if not sep or not name.strip() or not definition.strip():
         raise LabelError(f"--topics {spec!r}: expected name=definition")
-    return name.strip(), definition.strip()
+    name = name.strip()
+    bad = sorted({c for c in name if c in TOPIC_NAME_FORBIDDEN or not c.isprintable()})
+    if bad:
+        raise LabelError(
+            f"--topics {spec!r}: a topic name cannot contain {' '.join(map(repr, bad))}"
+        )
+    return name, definition.strip()
 
 
 def add_topics(labels_dir: Path, specs: Iterable[str]) -> list[str]:
-    """Add each ``name=definition`` to the topic file (a known name is left as it is)."""
+    """Add each ``name=definition`` to the topic file. A topic already there with the same
+    definition is left as it is (running the same command again resumes); with another
+    definition, or a name that differs from a topic's only in case, it is an error."""
     added = []
-    for name, definition in map(parse_topic, specs):
-        if name not in {t.name for t in load_topics(labels_dir)}:
+    for spec in specs:
+        name, definition = parse_topic(spec)
+        known = {t.name.casefold(): t for t in load_topics(labels_dir)}
+        topic = known.get(name.casefold())
+        if topic is None:
             add_topic(labels_dir, name, definition)
             added.append(name)
+        elif topic.name != name:
+            raise LabelError(f"--topics {spec!r}: the topic {topic.name!r} exists already")
+        elif " ".join(topic.definition.split()) != " ".join(definition.split()):
+            raise LabelError(
+                f"--topics {spec!r}: topic {name!r} exists with another definition "
+                f"({topic.definition!r}); change it in topics.toml, or leave --topics out"
+            )
     return added
 
 
@@ -362,15 +428,30 @@ def copy_article(article: Path, seeds_dir: Path) -> Path:
     if not split_paragraphs(text):
         raise InputError(f"{article}: no text to label")
     target = Path(seeds_dir) / f"{article.stem}.txt"
-    if target.exists():
-        if target.read_bytes() != data:
+    existing = _seed_bytes(target)
+    if existing:  # an empty file (left by an interrupted copy) is replaced
+        if existing != data:
             raise InputError(
                 f"{target} exists and differs from {article}; rename your article to label it"
             )
         return target
-    Path(seeds_dir).mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(article, target)
+    try:  # whole or not at all: a full disk leaves no empty NAME.txt to block the article
+        Path(seeds_dir).mkdir(parents=True, exist_ok=True)
+        write_atomic(target, data)
+    except OSError as exc:
+        raise WriteError(cannot_write(target, exc)) from None
     return target
+
+
+def _seed_bytes(path: Path) -> bytes:
+    """The bytes of a seed article already there (empty if there is none)."""
+    if not (path.exists() or path.is_symlink()):
+        return b""
+    try:
+        return read_regular(path, MAX_ARTICLE_BYTES)
+    except (ValueError, OSError) as exc:
+        reason = exc if isinstance(exc, ValueError) else f"cannot read ({exc.strerror or exc})"
+        raise InputError(f"{path}: {reason}") from None
 
 
 def article_items(seed: Path, tagger=None, order: str = "uncertain") -> list[Item]:
@@ -431,6 +512,23 @@ def _load_tagger(model, notes: list[str]):
         return None
 
 
+def _holding_labels_lock(function):
+    """Run ``function`` holding :func:`labels_lock` on its ``labels_dir``."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        labels_dir = signature.bind(*args, **kwargs).arguments.get("labels_dir")
+        with labels_lock(defaults.labels_dir(labels_dir)):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_holding_labels_lock
 def label_article(
     article: str | os.PathLike,
     labels_dir: str | os.PathLike | None = None,
@@ -490,6 +588,22 @@ class Disagreement:
         labels = set(self.row["labels"])
         return max(abs((t in labels) - self.probabilities[t]) for t in self.topics)
 
+    @property
+    def loss(self) -> float:
+        """How badly the out-of-fold probabilities contradict the row's labels: the log loss
+        summed over every topic (0.999 is worse than 0.99; two wrong topics worse than one)."""
+        labels = set(self.row["labels"])
+        return -sum(
+            math.log(max(p if t in labels else 1.0 - p, 1e-6))
+            for t, p in self.probabilities.items()
+        )
+
+    @property
+    def authored(self) -> bool:
+        """A row we wrote with its labels (a hard negative, page furniture): the model
+        disagreeing with it is more often the point of the row than a labelling mistake."""
+        return self.row.get("source") == AUTHORED
+
     def describe(self) -> str:
         labels = set(self.row["labels"])
         return ", ".join(
@@ -527,8 +641,9 @@ def find_disagreements(
     cutoff: float = 0.8,
     folds: int = 5,
 ) -> list[Disagreement]:
-    """Rows where |label - cross-validated probability| > ``cutoff`` for some topic, strongest
-    first. The model's parameters (C, lexicon) are reused when there is a model."""
+    """Rows where |label - cross-validated probability| > ``cutoff`` for some topic, worst
+    first: rows of real articles before authored ones, then by :attr:`Disagreement.loss`. The
+    model's parameters (C, lexicon) are reused when there is a model."""
     from topictag.artifact import read_metrics
     from topictag.labels import load_labels
     from topictag.lexicon import load_lexicon
@@ -549,9 +664,10 @@ def find_disagreements(
         if wrong:
             path, row = rows[row_id]
             found.append(Disagreement(path, row, dict(zip(topics, map(float, p))), wrong))
-    return sorted(found, key=lambda d: (-d.strength, d.row["id"]))
+    return sorted(found, key=lambda d: (d.authored, -d.loss, d.row["id"]))
 
 
+@_holding_labels_lock
 def review_labels(
     labels_dir: str | os.PathLike | None = None,
     seeds_dir: str | os.PathLike | None = None,
@@ -560,14 +676,24 @@ def review_labels(
     new_topics: Sequence[str] = (),
     keys: Keys | None = None,
     out: Output = print,
+    limit: int | None = REVIEW_LIMIT,
 ) -> tuple[list[Disagreement], Session]:
-    """List the rows cross-validation disagrees with, then walk through them to fix them: a
-    changed answer is appended to the row's own file as a correction."""
+    """List the ``limit`` worst rows cross-validation disagrees with (None: all), then walk
+    through them to fix them: a changed answer is appended to the row's own file as a
+    correction. Returns every disagreement found and the session."""
     labels_path = defaults.labels_dir(labels_dir)
     add_topics(labels_path, new_topics)
     topics = [t.name for t in load_topics(labels_path)]
-    found = find_disagreements(labels_path, seeds_dir, model, cutoff)
-    out(f"{len(found)} labelled paragraphs where cross-validation disagrees by more than {cutoff}")
+    every = find_disagreements(labels_path, seeds_dir, model, cutoff)
+    found = every[:limit] if limit else every
+    out(
+        f"{len(every)} labelled paragraphs where cross-validation disagrees by more than {cutoff}"
+        + (
+            f"; the {len(found)} worst (real articles first, then the strongest), --limit for more:"
+            if len(found) < len(every)
+            else ", worst first (real articles first, then the strongest):"
+        )
+    )
     for d in found:
         preview = " ".join(d.row["text"].split())
         preview = preview if len(preview) <= 60 else preview[:59] + "…"
@@ -587,4 +713,4 @@ def review_labels(
     if items:
         keys = keys or Keys()
         run(session, lambda row: append_row(files[row["id"]], row), keys, out, _is_tty(sys.stdout))
-    return found, session
+    return every, session

@@ -86,13 +86,18 @@ def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
     except UnicodeDecodeError as exc:
         raise LabelError(f"{path}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
     rows: list[tuple[int, dict]] = []
-    for number, line in enumerate(content.splitlines(), 1):
+    lines = content.splitlines()
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
+            if number == len(lines) and not raw.endswith(b"\n"):
+                raise LabelError(_torn(path, number, raw)) from None
             raise LabelError(f"{path}:{number}: malformed JSON: {exc.msg}") from None
+        except RecursionError:
+            raise LabelError(f"{path}:{number}: malformed JSON: nested too deeply") from None
         if not isinstance(row, dict):
             raise LabelError(f"{path}:{number}: expected a JSON object")
         for name in required:
@@ -109,6 +114,15 @@ def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
     if not rows:
         raise LabelError(f"{path}: no rows (the file is empty)")
     return rows
+
+
+def _torn(path: Path, number: int, raw: bytes) -> str:
+    """The message for a last line cut short (a write interrupted by a full disk or a crash)."""
+    keep = raw.rfind(b"\n") + 1
+    return (
+        f"{path}:{number}: the last line is incomplete (a write was cut short, e.g. by a full "
+        f"disk): remove it, e.g. `truncate -s {keep} {path}`, and label that paragraph again"
+    )
 
 
 def read_with_datasets(path: Path, columns: Sequence[str]) -> dict[str, list]:
@@ -137,8 +151,13 @@ def _seed_paragraphs(seeds_dir: Path | None) -> dict[str, list[str]]:
     if seeds_dir is None or not Path(seeds_dir).is_dir():
         return {}
     out = {}
+    from topictag.inputs import read_bytes
+
     for path in sorted(Path(seeds_dir).glob("*.txt")):
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = read_bytes(path).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        except ValueError as exc:  # a FIFO, a device (or not UTF-8)
+            raise LabelError(f"{path}: {exc}") from None
         out[path.stem] = [p.text for p in split_paragraphs(text)]
     return out
 

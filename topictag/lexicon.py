@@ -53,7 +53,7 @@ def _is_term(term: object) -> bool:
 def _alternation(terms: Sequence[str], flags: int) -> re.Pattern[str] | None:
     if not terms:
         return None
-    ordered = sorted(set(terms), key=len, reverse=True)
+    ordered = sorted(set(terms), key=lambda t: (-len(t), t))  # longest first; no set order
     body = "|".join(re.escape(t) for t in ordered)
     return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", flags)
 

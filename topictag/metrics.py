@@ -28,7 +28,9 @@ def report(y_true: np.ndarray, y_pred: np.ndarray, topics: Sequence[str]) -> dic
     """Per-topic precision, recall, F1 and support, with micro and macro F1.
 
     Macro F1 averages over topics that have support or predictions; a topic with neither
-    says nothing about the model and is left out of the average.
+    says nothing about the model and is left out of the average. When no topic has either
+    (every row labelled and predicted with no topic), macro and micro F1 are undefined:
+    None, not 0.
     """
     y_true = np.asarray(y_true, dtype=bool)
     y_pred = np.asarray(y_pred, dtype=bool)
@@ -50,11 +52,11 @@ def report(y_true: np.ndarray, y_pred: np.ndarray, topics: Sequence[str]) -> dic
     tp = float(np.sum(y_true & y_pred))
     fp = float(np.sum(~y_true & y_pred))
     fn = float(np.sum(y_true & ~y_pred))
-    micro = _f1(tp, fp, fn)[2]
+    micro = round(_f1(tp, fp, fn)[2], 4) if tp + fp + fn else None
     return {
         "n": int(y_true.shape[0]),
-        "macro_f1": round(float(np.mean(counted)) if counted else 0.0, 4),
-        "micro_f1": round(micro, 4),
+        "macro_f1": round(float(np.mean(counted)), 4) if counted else None,
+        "micro_f1": micro,
         "per_topic": per_topic,
     }
 

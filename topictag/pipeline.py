@@ -14,6 +14,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from topictag.lexicon import compile_lexicon, term_features
+from topictag.normalize import NFKC_CF, normalize_all
 
 #: Vectorizer settings; the portable scorer reads them back from the fitted pipeline.
 WORD = {"analyzer": "word", "ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1}
@@ -48,6 +49,22 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "patterns_")
         return np.array([f"lexicon:{t}" for t in self.topics_], dtype=object)
+
+
+class TextNormalizer(TransformerMixin, BaseEstimator):
+    """The texts normalised (see ``topictag.normalize``) before any feature sees them: the
+    first step of the pipeline, so the word, character and lexicon blocks all read the same
+    text. ``form`` is recorded in the portable model, which applies it too."""
+
+    def __init__(self, form: str = NFKC_CF):
+        self.form = form
+
+    def fit(self, X, y=None):
+        normalize_all([], self.form)  # an unknown form fails here, not at tagging time
+        return self
+
+    def transform(self, X):
+        return normalize_all(_as_texts(X), self.form)
 
 
 def _as_texts(X) -> list[str]:
@@ -94,17 +111,32 @@ def build_pipeline(
     lexicon: Mapping[str, Sequence[str]] | None = None,
     topics: Sequence[str] | None = None,
     char_min_df: int = 2,
+    normalize: str | None = NFKC_CF,
 ) -> Pipeline:
     """The topictag model for one setting of its hyperparameters.
 
-    ``lexicon=None`` (or empty) leaves the lexicon features out.
+    ``lexicon=None`` (or empty) leaves the lexicon features out; ``normalize=None`` the text
+    normalisation (a model trained before it existed has no such step).
     """
+    steps = [("normalize", TextNormalizer(normalize))] if normalize else []
     return Pipeline(
-        [
+        steps
+        + [
             ("features", build_features(lexicon, topics, char_min_df)),
             ("classifier", build_classifier(C)),
         ]
     )
+
+
+def forget_memos(pipeline: Pipeline) -> Pipeline:
+    """Drop what scikit-learn remembers only to skip repeating a check: a vectorizer's
+    ``_stop_words_id`` is the memory address of its stop word list, which differs from one
+    process to the next, so two trainings on the same data would pickle differently. The check
+    runs again (on no stop words) the next time the vectorizer is used."""
+    for step in [pipeline, *pipeline.get_params(deep=True).values()]:
+        if isinstance(step, BaseEstimator):
+            vars(step).pop("_stop_words_id", None)
+    return pipeline
 
 
 def predict_proba(pipeline: Pipeline, texts: Sequence[str]) -> np.ndarray:

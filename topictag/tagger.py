@@ -75,7 +75,7 @@ class Tagger:
 
     def scores(self, texts: Sequence[str]) -> list[list[float]]:
         """The probability of every topic for each text, taken as one paragraph."""
-        return self.model.scores(list(texts))
+        return self.model.scores(_texts(texts))
 
     def decide(self, scores: Sequence[Sequence[float]]) -> list[list[str]]:
         """The topics whose score reaches its threshold, per row of ``scores``."""
@@ -102,7 +102,7 @@ class Tagger:
         With ``explain``, each paragraph's ``evidence`` gives, for every topic it was given,
         the terms that pushed that topic up most (``topictag.explain.evidence``).
         """
-        paragraphs = split_paragraphs(text)
+        paragraphs = split_paragraphs(_text(text))
         scores = self.scores([p.text for p in paragraphs]) if paragraphs else []
         hits = self.decide(scores)
         topics, article_scores = self._article(scores, hits)
@@ -132,7 +132,7 @@ class Tagger:
         The same result as :meth:`tag` on each text; the paragraphs of all texts are scored
         together, which is faster than one text at a time.
         """
-        split = [split_paragraphs(text) for text in texts]
+        split = [split_paragraphs(text) for text in _texts(texts)]
         flat = [p.text for paragraphs in split for p in paragraphs]
         scores = self.scores(flat) if flat else []
         hits = self.decide(scores)
@@ -143,6 +143,39 @@ class Tagger:
             out.append({"topics": topics, "scores": article_scores})
             start = end
         return out
+
+
+def _text(value: object, name: str = "text") -> str:
+    """``value`` if it is a text, else a TypeError that says what was given instead."""
+    if isinstance(value, str):
+        return value
+    kind = "None" if value is None else type(value).__name__
+    if isinstance(value, bytes):
+        hint = ": decode it first, e.g. data.decode('utf-8')"
+    elif name == "text" and not isinstance(value, (bytes, dict)) and hasattr(value, "__iter__"):
+        hint = ": tag several texts with tag_batch(texts)"
+    else:
+        hint = ""
+    raise TypeError(f"{name} must be a str, not {kind}{hint}")
+
+
+def _texts(values: Iterable[str], name: str = "texts") -> list[str]:
+    """``values`` as a list of texts; a TypeError naming the first item that is not a text
+    (``texts[3]``), or ``values`` itself when it is one text instead of a list of them
+    (iterating over a str would tag each character)."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(
+            f"{name} must be a list of texts, not a single {type(values).__name__}: "
+            "put one text in a list, or use predict() or tag_article()"
+        )
+    try:
+        values = list(values)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of texts, not {type(values).__name__}") from None
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            _text(value, f"{name}[{i}]")
+    return values
 
 
 _CACHE: dict[tuple[str, float], PortableModel] = {}
@@ -191,6 +224,9 @@ def tag_article(
     return load_model(model, threshold).tag(text, source, explain=explain)
 
 
-def tag_batch(texts: Iterable[str], model: str | os.PathLike | None = None) -> list[dict]:
-    """Topics and scores for each text of a list (see :meth:`Tagger.tag_batch`)."""
-    return load_model(model).tag_batch(texts)
+def tag_batch(
+    texts: Iterable[str], model: str | os.PathLike | None = None, threshold: float | None = None
+) -> list[dict]:
+    """Topics and scores for each text of a list (see :meth:`Tagger.tag_batch`); ``threshold``
+    replaces every topic's stored threshold."""
+    return load_model(model, threshold).tag_batch(texts)

@@ -24,7 +24,7 @@ import json
 import platform
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,14 +33,17 @@ from scipy import sparse
 from sklearn.model_selection import GroupKFold
 
 from topictag import defaults
+from topictag.errors import LabelError
 from topictag.labels import LabelledData, load_dev, load_labels
-from topictag.lexicon import compile_lexicon, count_terms, load_lexicon
+from topictag.lexicon import LEXICON_FILE, compile_lexicon, count_terms, load_lexicon
 from topictag.metrics import binarize, choose_thresholds, report
+from topictag.normalize import normalize_all
 from topictag.pipeline import (
     LexiconFeatures,
     build_classifier,
     build_features,
     build_pipeline,
+    forget_memos,
     predict_proba,
 )
 from topictag.topics import load_topics
@@ -94,7 +97,7 @@ def _fit(texts, y, params, lexicon, topics):
     )
     with _constant_labels_expected():
         pipeline.fit(list(texts), y)
-    return pipeline
+    return forget_memos(pipeline)
 
 
 def _fold_predictions(train_texts, y_train, val_texts, configs, lexicon_train, lexicon_val):
@@ -104,8 +107,8 @@ def _fold_predictions(train_texts, y_train, val_texts, configs, lexicon_train, l
     per fold instead of once per configuration (they do not depend on ``C``).
     """
     features = build_features(char_min_df=_char_min_df(len(train_texts)))
-    x_train = features.fit_transform(list(train_texts))
-    x_val = features.transform(list(val_texts))
+    x_train = features.fit_transform(normalize_all(train_texts))  # as the pipeline's first step
+    x_val = features.transform(normalize_all(val_texts))
     out = []
     with _constant_labels_expected():
         for params in configs:
@@ -137,7 +140,7 @@ def fit_selected(
     splitter = GroupKFold(n_splits=min(inner_folds, n_groups))
     texts = np.asarray(texts, dtype=object)
     lex = (
-        LexiconFeatures(lexicon=lexicon, topics=topics).fit([]).transform(texts)
+        LexiconFeatures(lexicon=lexicon, topics=topics).fit([]).transform(normalize_all(texts))
         if lexicon
         else np.zeros((len(texts), 0))
     )
@@ -152,10 +155,15 @@ def fit_selected(
     for params, scores in zip(configs, oof):
         thresholds = choose_thresholds(y, scores, defaults.THRESHOLD_GRID)
         score = report(y, scores >= thresholds, topics)["macro_f1"]
-        if best is None or score > best[0] + 1e-12:
+        if best is None or _defined(score) > _defined(best[0]) + 1e-12:
             best = (score, params, thresholds)
     score, params, thresholds = best
     return Fitted(_fit(texts, y, params, lexicon, topics), params, thresholds, score)
+
+
+def _defined(f1: float | None) -> float:
+    """An F1 for comparisons: undefined (no topic in the data) counts as the lowest."""
+    return -1.0 if f1 is None else f1
 
 
 def _held_out_fold(texts, y, articles, train, test, topics, lexicon, grid, inner_folds):
@@ -181,8 +189,6 @@ def _grouped_predictions(
 
     Folds run in ``n_jobs`` processes; results come back in fold order.
     """
-    from joblib import Parallel, delayed
-
     articles = np.asarray(data.articles, dtype=object)
     texts = np.asarray(data.texts, dtype=object)
     real = np.asarray(data.real)
@@ -193,20 +199,70 @@ def _grouped_predictions(
             folds.append((article, train, np.flatnonzero(real & (articles == article))))
     if not folds:
         return np.zeros(0, dtype=int), np.zeros((0, y.shape[1]), dtype=bool)
-    jobs = (
-        delayed(_held_out_fold)(
-            texts, y, articles, train, test, data.topics, lexicon, grid, inner_folds
-        )
+    jobs = [
+        (texts, y, articles, train, test, data.topics, lexicon, grid, inner_folds)
         for _, train, test in folds
-    )
+    ]
     preds = []
-    for k, pred in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), 1):
+    for k, pred in enumerate(_in_order(_held_out_fold, jobs, n_jobs), 1):
         article, train, _ = folds[k - 1]
         progress(
             f"{name}: fold {k}/{len(folds)} done (held out {article}, {len(train)} training rows)"
         )
         preds.append(pred)
     return np.concatenate([test for _, _, test in folds]), np.concatenate(preds)
+
+
+#: The worker pool of the running :func:`train`, shared by all its evaluations.
+_SHARED_POOL: list = []
+
+
+@contextlib.contextmanager
+def _fold_pool(n_jobs: int, share: bool = False):
+    """Worker processes for evaluation folds (they die with this process, see
+    ``topictag.processes``): the running training's shared pool, else a new one. An
+    interruption (Ctrl-C, SIGTERM) or a failure stops the workers at once."""
+    if _SHARED_POOL and not share:
+        yield _SHARED_POOL[-1]
+        return
+    from topictag.processes import stop_workers, worker_pool
+
+    executor = worker_pool(n_jobs)
+    if share:
+        _SHARED_POOL.append(executor)
+    finished = False
+    try:
+        yield executor
+        finished = True
+    finally:
+        if share:
+            _SHARED_POOL.remove(executor)
+        if finished:
+            executor.shutdown()
+        else:
+            stop_workers(executor)
+
+
+def _in_order(function: Callable, tasks: list[tuple], n_jobs: int) -> Iterator:
+    """``function(*task)`` for each task, in order: in this process when ``n_jobs`` is 1, else
+    in ``n_jobs`` worker processes."""
+    if n_jobs <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield function(*task)
+        return
+    from concurrent.futures.process import BrokenProcessPool
+
+    from topictag.errors import TopictagError
+
+    with _fold_pool(n_jobs) as executor:
+        futures = [executor.submit(function, *task) for task in tasks]
+        try:
+            for future in futures:
+                yield future.result()
+        except BrokenProcessPool:
+            raise TopictagError(
+                "a training worker process stopped unexpectedly (killed, or out of memory?)"
+            ) from None
 
 
 def keyword_predictions(texts: Sequence[str], lexicon: dict, topics: Sequence[str]) -> np.ndarray:
@@ -365,6 +421,27 @@ def versions() -> dict:
     }
 
 
+def earlier_evaluation(model_dir: Path) -> tuple[dict, dict | None]:
+    """The figures of the model now in ``model_dir``, for a training that skips the evaluation
+    (``--no-evaluate``) to keep instead of writing none: ``(evaluation, stale)``, where
+    ``stale`` records what the figures were measured on. ``({}, None)`` without figures."""
+    try:
+        old = json.loads((Path(model_dir) / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}, None
+    if not isinstance(old, dict) or not isinstance(old.get("evaluation"), dict):
+        return {}, None
+    if not old["evaluation"]:
+        return {}, None
+    stale = old.get("evaluation_stale") or {  # figures already stale keep their origin
+        "data_sha256": (old.get("data") or {}).get("sha256"),
+        "params": old.get("params"),
+        "note": "measured by an earlier training, not on this model; kept by a training "
+        "without evaluation",
+    }
+    return old["evaluation"], stale
+
+
 def train(
     labels_dir: str | Path | None = None,
     seeds_dir: str | Path | None = None,
@@ -372,16 +449,24 @@ def train(
     grid: dict[str, list] | None = None,
     inner_folds: int = defaults.INNER_FOLDS,
     run_evaluation: bool = True,
-    progress: Progress = _quiet,
+    progress: Progress | None = None,
     n_jobs: int = defaults.N_JOBS,
     ablation: bool = True,
+    use_lexicon: bool = True,
 ) -> dict:
     """Train on every labelled paragraph, evaluate, and write the model to ``model_dir``.
 
-    Returns the metrics written to ``model_dir/metrics.json``.
+    The lexicon (``labels/lexicon.toml``) is worth about 0.1 macro F1, so without it training
+    stops (:class:`LabelError`) unless ``use_lexicon=False``, which trains without lexicon
+    features (a lexicon that is there still gives the keyword baseline).
+
+    ``run_evaluation=False`` skips the evaluation: the figures of the model it replaces are
+    kept, marked stale (``evaluation_stale``: the data hash and parameters they were measured
+    with). Returns the metrics written to ``model_dir/metrics.json``.
     """
     from topictag.artifact import write_model
 
+    progress = progress or _quiet
     labels_path = defaults.labels_dir(labels_dir)
     seeds_path = defaults.seeds_dir(seeds_dir)
     model_path = defaults.model_dir(model_dir, installed=False)
@@ -392,14 +477,24 @@ def train(
     progress(f"loading labels from {labels_path}")
     data = load_labels(labels_path, topics, seeds_path, warn=lambda m: progress(f"warning: {m}"))
     dev = load_dev(labels_path, topics, data)
+    if not use_lexicon:
+        grid, ablation = {**grid, "lexicon": [False]}, False
+    elif not lexicon and any(grid.get("lexicon", [])):
+        raise LabelError(
+            f"{labels_path / LEXICON_FILE}: missing or without terms; its term counts are worth "
+            "about 0.1 macro F1: restore it, or train without it with --no-lexicon"
+        )
 
     evaluation: dict = {}
     if run_evaluation:
-        evaluation = evaluate(data, lexicon, grid, inner_folds, progress, n_jobs)
-        if lexicon and ablation:
-            evaluation["without_lexicon"] = lexicon_ablation(
-                data, grid, inner_folds, progress, n_jobs
-            )
+        with contextlib.ExitStack() as stack:
+            if n_jobs > 1:  # one set of worker processes for every evaluation
+                stack.enter_context(_fold_pool(n_jobs, share=True))
+            evaluation = evaluate(data, lexicon, grid, inner_folds, progress, n_jobs)
+            if lexicon and ablation:
+                evaluation["without_lexicon"] = lexicon_ablation(
+                    data, grid, inner_folds, progress, n_jobs
+                )
     progress("fitting the final model on all labelled paragraphs")
     y = binarize(data.labels, topics)
     fitted = fit_selected(data.texts, y, data.articles, topics, lexicon, grid, inner_folds)
@@ -432,5 +527,10 @@ def train(
     }
     if dev is not None:
         metrics["data"]["dev"] = _dev_summary(dev)
+    if not run_evaluation:
+        metrics["evaluation"], stale = earlier_evaluation(model_path)
+        if stale:
+            metrics["evaluation_stale"] = stale
+            progress("no evaluation: the figures of the previous model are kept, marked stale")
     progress(f"writing {model_path}")
     return write_model(model_path, fitted.pipeline, topics, fitted.thresholds, lexicon, metrics)

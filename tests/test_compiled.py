@@ -1,0 +1,302 @@
+"""The compiled batch scorer gives the scikit-learn pipeline's probabilities (within 1e-9) and
+the numpy scorer's linear scores (within 1e-12), on any text and any model settings; it falls
+back to numpy with one warning where numba is missing; its compiled code is cached."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import topictag.scorer as scorer
+from topictag import compiled
+from topictag.artifact import export_portable, load_pipeline
+from topictag.compiled import CompiledScorer, CompiledScorerWarning, char_table
+from topictag.lexicon import load_lexicon
+from topictag.pipeline import build_pipeline
+from topictag.scorer import PortableModel
+
+ROOT = Path(__file__).resolve().parent.parent
+AUTHORED = ROOT / "labels" / "authored.jsonl"
+SHIPPED = ROOT / "model"
+
+
+@pytest.fixture
+def compiled_path(monkeypatch):
+    """Every batch of more than no characters goes to the compiled kernels."""
+    monkeypatch.setattr(scorer, "COMPILED", True)
+    monkeypatch.setattr(scorer, "PURE_PYTHON_CHARS", 0)
+    monkeypatch.setattr(scorer, "COMPILED_CHARS", 0)
+
+
+def numpy_decision(model: PortableModel, texts: list[str]) -> np.ndarray:
+    """The reference: the numpy scorer of topictag.scorer."""
+    saved = scorer.COMPILED, scorer.PURE_PYTHON_CHARS
+    scorer.COMPILED, scorer.PURE_PYTHON_CHARS = False, 0
+    try:
+        return np.asarray(model.decision(texts))
+    finally:
+        scorer.COMPILED, scorer.PURE_PYTHON_CHARS = saved
+
+
+@pytest.fixture(scope="module")
+def both(model_dir):
+    """The test model (trained on the seeds with its lexicon) as pipeline and portable model."""
+    return load_pipeline(model_dir), PortableModel.load(model_dir)
+
+
+def fitted(seed_rows, topics, lexicon, **params):
+    """A pipeline with other settings, fitted on the seed paragraphs, and its portable model."""
+    pipeline = build_pipeline(C=8.0, lexicon=lexicon, topics=topics, char_min_df=1)
+    pipeline.set_params(**params)
+    texts = [r["text"] for r in seed_rows]
+    y = np.array([[t in r["labels"] for t in topics] for r in seed_rows], dtype=int)
+    pipeline.fit(texts, y)
+    settings_, arrays = export_portable(pipeline, topics, [0.5] * len(topics), lexicon)
+    return pipeline, PortableModel(json.loads(json.dumps(settings_)), arrays)
+
+
+def test_same_probabilities_on_every_seed_paragraph(both, seed_rows, compiled_path):
+    pipeline, portable = both
+    texts = [r["text"] for r in seed_rows]
+    ours = portable.scores(texts)
+    assert portable._compiled[0] is not None  # the compiled kernels scored them
+    assert np.abs(np.asarray(ours) - pipeline.predict_proba(texts)).max() <= 1e-9
+
+
+def test_same_probabilities_on_the_authored_corpus(both, compiled_path):
+    """1,470 paragraphs the test model has not seen; the numpy scorer's linear scores too."""
+    pipeline, portable = both
+    with open(AUTHORED, encoding="utf-8") as fh:
+        texts = [json.loads(line)["text"] for line in fh]
+    ours = np.asarray(portable.decision(texts))
+    assert np.abs(ours - numpy_decision(portable, texts)).max() <= 1e-12
+    probabilities = np.asarray(portable.scores(texts))
+    assert np.abs(probabilities - pipeline.predict_proba(texts)).max() <= 1e-9
+
+
+def test_the_shipped_model_scores_as_numpy_does(seed_rows, compiled_path):
+    """The shipped model (95,000 features) on the seeds and the authored corpus, each text
+    alone and in one batch; none of its vocabulary hashes collide."""
+    portable = PortableModel.load(SHIPPED)
+    with open(AUTHORED, encoding="utf-8") as fh:
+        texts = [r["text"] for r in seed_rows] + [json.loads(line)["text"] for line in fh]
+    ours = np.asarray(portable.decision(texts))
+    assert np.abs(ours - numpy_decision(portable, texts)).max() <= 1e-12
+    one_by_one = np.vstack([portable._compiled[0].decision([t]) for t in texts[:50]])
+    assert np.abs(one_by_one - ours[:50]).max() <= 1e-12
+    tfidf = [b for b in portable._compiled[0].blocks if hasattr(b, "collisions")]
+    assert [b.collisions for b in tfidf] == [0, 0]
+
+
+def _hostile_strings() -> list[str]:
+    lexicon = load_lexicon(ROOT / "labels", ["gas", "oil", "transport corridor", "diplomacy",
+                                             "sanctions"])  # fmt: skip
+    terms = sorted({t.lstrip("!") for terms in lexicon.values() for t in terms})
+    odd = [
+        "İ", "İstanbul", "ı", "ſ", "\u212a", "ß", "ǅ", "ﬁ", "Σ", "ΟΔΟΣ", "ΣΑΣ.", "e\u0301",
+        "\u0301", "\u20dd", "𝔤𝔞𝔰", "😀", "𐐀", "\U0001f1f7\U0001f1fa", "\t", "\n", "\r",
+        "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\u00a0", "\u1680", "\u2000", "\u2007",
+        "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\x00", "\x07", "\x7f", "\ud800",
+        "\udfff", "\u00ad", "\u200b", "\ufeff", "_", "-", "--", "'", "’", "a" * 3000,
+        "x" * 20001, "oil-rich", "non-oil", "gas.", "(LNG)", "OPEC+", "tear gas",
+    ]  # fmt: skip
+    return odd + terms + [t.upper() for t in terms] + [t.title() for t in terms]
+
+
+HOSTILE = st.lists(
+    st.one_of(
+        st.text(max_size=12),
+        st.text(st.characters(codec=None, min_codepoint=0x80), max_size=6),
+        st.sampled_from(_hostile_strings()),
+    ),
+    max_size=12,
+).flatmap(
+    lambda parts: st.lists(
+        st.sampled_from([" ", "", "\n", "\t", "-", "\u00a0"]),
+        min_size=len(parts),
+        max_size=len(parts),
+    ).map(lambda seps: "".join(s + p for s, p in zip(seps, parts)))
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(HOSTILE, min_size=1, max_size=4))
+def test_same_probabilities_on_hostile_unicode(both, texts):
+    """Non-BMP characters, combining marks, letters whose lowercase is longer ('İ'), Unicode
+    spaces, control characters, lone surrogates, very long words, lexicon terms in any case."""
+    pipeline, portable = both
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(scorer, "COMPILED", True)
+        mp.setattr(scorer, "PURE_PYTHON_CHARS", 0)
+        mp.setattr(scorer, "COMPILED_CHARS", 0)
+        ours = np.asarray(portable.scores(texts))
+        linear = np.asarray(portable.decision(texts))
+    assert np.abs(ours - pipeline.predict_proba(texts)).max() <= 1e-9
+    assert np.abs(linear - numpy_decision(portable, texts)).max() <= 1e-12
+
+
+SETTINGS = {
+    # char n-grams longer than six characters (hashed, not packed), word trigrams, one-letter
+    # tokens (a token pattern the kernels leave to Python's re)
+    "long n-grams, own token pattern": {
+        "features__char__ngram_range": (1, 7),
+        "features__word__ngram_range": (1, 3),
+        "features__word__token_pattern": r"(?u)\b\w+\b",
+    },
+    # no lowercasing, raw term counts, no L2 norm, bigrams only
+    "no lowercase, raw counts, no norm": {
+        "features__word__lowercase": False,
+        "features__char__lowercase": False,
+        "features__word__sublinear_tf": False,
+        "features__char__norm": None,
+        "features__word__ngram_range": (2, 2),
+        "features__char__ngram_range": (4, 4),
+    },
+}
+
+
+@pytest.mark.parametrize("params", SETTINGS.values(), ids=SETTINGS.keys())
+def test_every_setting_is_read_from_the_model(seed_rows, topics, params, compiled_path):
+    lexicon = {"gas": ["gas", "LNG", "!tear gas"], "sanctions": ["sanctions", "OFAC"]}
+    pipeline, portable = fitted(seed_rows, topics, lexicon, **params)
+    texts = [r["text"] for r in seed_rows] + ["İSTANBUL gas, tear gas; TEAR GAS LNG lng ofac"]
+    texts += [" ".join(_hostile_strings()[:60])]
+    ours = np.asarray(portable.scores(texts))
+    assert portable._compiled[0] is not None
+    assert np.abs(ours - pipeline.predict_proba(texts)).max() <= 1e-9
+
+
+def test_hash_collisions_never_change_a_score(both, seed_rows):
+    """With 3-bit hashes nearly every n-gram, seen or not, collides with vocabulary entries;
+    each hit is confirmed by comparing code points, so only the probing gets longer."""
+    _, portable = both
+    tiny = CompiledScorer(portable, hash_bits=3)
+    word = next(b for b in tiny.blocks if getattr(b, "analyzer", "") == "word")
+    assert word.collisions > 0.9 * (len(word.voff) - 1)
+    unseen = ["zqxj vrbl gas qwzx pipeline-zz ŋŋŋ", "Unheard-of words only: flibbertigibbet."]
+    texts = [r["text"] for r in seed_rows] + unseen
+    normalised = scorer.normalize_all(texts, portable.normalize)
+    ours = tiny.decision(normalised)
+    assert np.abs(ours - numpy_decision(portable, texts)).max() <= 1e-12
+
+
+def test_a_full_word_memo_is_emptied_and_refilled(both):
+    """The memo of words' character n-grams holds four words here: scores stay the same."""
+    _, portable = both
+    with open(AUTHORED, encoding="utf-8") as fh:
+        texts = [json.loads(line)["text"] for line in fh][:200]
+    small = CompiledScorer(portable, memo_words=4)
+    ours = np.vstack([small.decision(texts[i : i + 7]) for i in range(0, len(texts), 7)])
+    assert np.abs(ours - numpy_decision(portable, texts)).max() <= 1e-12
+
+
+def test_character_tables_are_pythons():
+    """``str.split()`` (char_wb words) and ``re``'s ``\\s`` agree on every code point."""
+    space = char_table(r"\s")
+    assert space.sum() == 29
+    assert all(space[i] == chr(i).isspace() for i in range(0x110000) if space[i] or i < 0x3100)
+
+
+def test_without_numba_numpy_scores_with_one_warning(model_dir, monkeypatch, seed_rows):
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba fails
+    monkeypatch.delitem(sys.modules, "topictag._kernels", raising=False)
+    monkeypatch.setattr(compiled, "_WARNED", [])
+    monkeypatch.setattr(scorer, "COMPILED_CHARS", 0)
+    monkeypatch.setattr(scorer, "PURE_PYTHON_CHARS", 0)
+    portable = PortableModel.load(model_dir)
+    texts = [r["text"] for r in seed_rows]
+    with pytest.warns(CompiledScorerWarning, match="scoring with numpy"):
+        ours = np.asarray(portable.decision(texts))
+    assert portable._compiled == [None]
+    assert np.abs(ours - numpy_decision(portable, texts)).max() == 0.0
+    # another model in the same process: no second warning (it would fail this test)
+    PortableModel.load(model_dir).decision(texts)
+
+
+KERNEL_STATS = (
+    "import json, sys\n"
+    "from topictag.scorer import PortableModel\n"
+    "from topictag.compiled import compiled_scorer\n"
+    "from topictag import _kernels\n"
+    "assert compiled_scorer(PortableModel.load(sys.argv[1])) is not None\n"
+    "stats = [f.stats for f in vars(_kernels).values() if hasattr(f, 'stats')]\n"
+    "print(json.dumps({'compiled': sum(sum(s.cache_misses.values()) for s in stats),\n"
+    "                  'loaded': sum(sum(s.cache_hits.values()) for s in stats)}))\n"
+)
+
+
+def test_a_second_process_loads_the_kernels_from_the_cache(both, model_dir):
+    """This process compiled the kernels (or loaded them) and cached them; another process
+    loads them and compiles nothing."""
+    assert compiled.compiled_scorer(both[1]) is not None
+    command = [sys.executable, "-c", KERNEL_STATS, str(model_dir)]
+    out = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
+    assert out["compiled"] == 0 and out["loaded"] > 0
+
+
+LOCKED = (
+    "import json, time\n"
+    "from topictag.compiled import _compile_lock\n"
+    "with _compile_lock():\n"
+    "    start = time.time()\n"
+    "    time.sleep(0.5)\n"
+    "print(json.dumps([start, time.time()]))\n"
+)
+
+
+def test_processes_compile_one_at_a_time_until_the_kernels_are_cached(tmp_path):
+    """Worker processes started together on an empty cache: one compiles (and writes the
+    cache) while the others wait, then load it. Once that is done, nobody waits any more."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    command = [sys.executable, "-c", LOCKED]
+    pair = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE) for _ in range(2)]
+    (a, b) = sorted(json.loads(p.communicate()[0]) for p in pair)
+    assert a[1] <= b[0]  # one after the other
+    import fcntl
+
+    (lock,) = tmp_path.glob("topictag-kernels-*.lock")
+    with open(lock) as held:  # someone compiles right now...
+        fcntl.flock(held, fcntl.LOCK_EX)
+        later = subprocess.run(command, env=env, capture_output=True, timeout=60)
+    assert later.returncode == 0  # ...but the kernels are cached already: no waiting
+
+
+def test_without_a_writable_cache_directory_the_kernels_compile_in_memory(tmp_path):
+    """No cache directory can be written (numba's user cache directory is under a file
+    here): one warning, and the kernels still compile and run, in memory."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = {
+        **os.environ,
+        "NUMBA_CACHE_DIR": str(blocker / "cache"),
+        "NUMBA_CACHE_LOCATOR_CLASSES": "UserProvidedCacheLocator",
+    }
+    code = (
+        "import json, warnings\n"
+        "import numpy as np\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    from topictag import _kernels\n"
+        "cps = np.array([103, 97, 115], dtype=np.uint32)\n"
+        "offsets = np.array([0, 3], dtype=np.int64)\n"
+        "h = _kernels.string_hashes(cps, offsets, np.uint64(2**64 - 1))\n"
+        "print(json.dumps({'warnings': [str(w.message) for w in caught],\n"
+        "                  'no_cache': _kernels.NO_CACHE_REASON is not None,\n"
+        "                  'hash': int(h[0])}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    out = json.loads(result.stdout)
+    assert out["no_cache"]
+    assert len(out["warnings"]) == 1 and "compiled again in every process" in out["warnings"][0]
+    fnv = 0xCBF29CE484222325
+    for c in b"gas":
+        fnv = ((fnv ^ c) * 0x100000001B3) % 2**64
+    assert out["hash"] == fnv

@@ -1,0 +1,95 @@
+"""Safe file reading and writing (topictag.files): regular files only, whole or nothing, and
+the leftovers of killed runs removed."""
+
+import errno
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from topictag import files
+from topictag.files import read_regular, remove_stale, temp_name, write_atomic
+
+POSIX = pytest.mark.skipif(os.name != "posix", reason="FIFOs, sockets and devices: POSIX")
+
+
+def test_a_regular_file_and_a_link_to_one_are_read(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"gas")
+    (tmp_path / "link.txt").symlink_to(path)
+    assert read_regular(path) == read_regular(tmp_path / "link.txt") == b"gas"
+    with pytest.raises(files.TooLarge):
+        read_regular(path, limit=2)
+
+
+@POSIX
+def test_a_fifo_without_a_writer_is_refused_at_once_not_waited_for(tmp_path):
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    code = f"from topictag.files import read_regular; read_regular({str(fifo)!r})"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
+    assert "a FIFO (named pipe), not a regular file" in done.stderr.decode()
+
+
+@POSIX
+def test_sockets_devices_and_directories_are_refused(tmp_path):
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(tmp_path / "s.txt"))
+        with pytest.raises(ValueError, match="a socket, not a regular file"):
+            read_regular(tmp_path / "s.txt")
+    finally:
+        server.close()
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    with pytest.raises(ValueError, match="a device, not a file"):
+        read_regular(tmp_path / "zero.txt")
+    with pytest.raises(IsADirectoryError):
+        read_regular(tmp_path)
+
+
+def test_write_atomic_on_a_full_disk_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"old")
+
+    def full(fd, data):
+        os.write(fd, bytes(data[:2]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_all", full)
+    with pytest.raises(OSError, match="No space"):
+        write_atomic(path, b"new content")
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["a.txt"]
+    monkeypatch.undo()
+    write_atomic(path, b"new content")
+    assert path.read_bytes() == b"new content" and os.listdir(tmp_path) == ["a.txt"]
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_leftovers_of_dead_runs_are_removed_and_live_ones_kept(tmp_path):
+    target = tmp_path / "out.parquet"
+    dead = dead_pid()
+    stale_file = tmp_path / f".out.parquet.{dead}-0a1b2c3d.tmp"
+    stale_dir = tmp_path / f".out.parquet.{dead}-0a1b2c3e.old"
+    fresh = tmp_path / f".out.parquet.{dead}-0a1b2c3f.tmp"  # just written: maybe another host's
+    live = temp_name(target)  # this process's
+    other = tmp_path / f".other.parquet.{dead}-0a1b2c3d.tmp"
+    stale_file.write_bytes(b"x")
+    stale_dir.mkdir()
+    (stale_dir / "metrics.json").write_text("{}")
+    for path in (fresh, live, other):
+        path.write_bytes(b"x")
+    hour_ago = time.time() - 3600
+    for path in (stale_file, stale_dir, live, other):
+        os.utime(path, (hour_ago, hour_ago))
+    assert sorted(remove_stale(target)) == sorted([stale_file, stale_dir])
+    assert fresh.exists() and live.exists() and other.exists()

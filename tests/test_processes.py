@@ -1,0 +1,179 @@
+"""Worker processes never outlive their run: ``kill -9`` of batch tagging or of training takes
+the workers (and the resource tracker) with it, SIGTERM cleans up as Ctrl-C does, and the next
+run removes the temporary file a killed run left."""
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import LABELS, SEEDS, write_jsonl
+
+from topictag.batch import tag_corpus
+
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc (Linux)"
+)
+
+
+def children(pid: int) -> set[int]:
+    """Every living descendant of ``pid``."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] != "Z":  # a zombie has exited; it waits for its parent to reap it
+                parents[int(entry.name)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    out = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            out.add(pid)
+    return out
+
+
+def wait_for(condition, timeout: float, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    return condition()
+
+
+@contextlib.contextmanager
+def running(args: list[str]):
+    """``topictag ARGS`` in a process of its own; killed at the end if still there."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "topictag", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # a signal for it never reaches pytest
+    )
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
+
+
+def workers_started(process: subprocess.Popen, n: int = 2) -> set[int]:
+    """The descendants of ``process`` once its ``n`` workers (plus the resource tracker) run."""
+    found = wait_for(lambda: len(children(process.pid)) >= n + 1 and children(process.pid), 120)
+    assert found, "the workers never started"
+    return found
+
+
+@pytest.fixture(scope="module")
+def big_corpus(tmp_path_factory, seed_rows) -> Path:
+    """A corpus that takes two workers a while: seed paragraphs, 30,000 rows."""
+    texts = [r["text"] for r in seed_rows]
+    rows = [{"id": i, "text": texts[i % len(texts)]} for i in range(30_000)]
+    return write_jsonl(tmp_path_factory.mktemp("corpus") / "big.jsonl", rows)
+
+
+def temporaries(directory: Path) -> list[Path]:
+    return [p for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_kill_9_during_batch_tagging_takes_the_workers_with_it(tmp_path, big_corpus, model_dir):
+    target = tmp_path / "out.parquet"
+    args = ["tag", "--input", str(big_corpus), "--output", str(target), "--num-proc", "2"]
+    with running([*args, "--model", str(model_dir)]) as process:
+        workers = workers_started(process)
+        wait_for(lambda: temporaries(tmp_path), 30)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(30)
+        assert wait_for(lambda: not alive(workers), 20), "workers outlived their parent"
+    # The killed run's temporary file: removed by the next run once it is old enough.
+    [left] = temporaries(tmp_path)
+    hour_ago = time.time() - 3600
+    os.utime(left, (hour_ago, hour_ago))
+    small = write_jsonl(tmp_path / "small.jsonl", [{"text": "Gas flows via TANAP."}])
+    tag_corpus(small, target, model=model_dir)
+    assert temporaries(tmp_path) == [] and target.exists()
+
+
+def test_sigterm_during_batch_tagging_cleans_up_like_ctrl_c(tmp_path, big_corpus, model_dir):
+    target = tmp_path / "out.jsonl"
+    args = ["tag", "--input", str(big_corpus), "--output", str(target), "--num-proc", "2"]
+    with running([*args, "--model", str(model_dir)]) as process:
+        workers = workers_started(process)
+        wait_for(lambda: temporaries(tmp_path), 30)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 143
+        assert process.stderr.read().decode().strip() == "error: terminated"
+        assert wait_for(lambda: not alive(workers), 20), "workers outlived their parent"
+    assert temporaries(tmp_path) == [] and not target.exists()
+
+
+def test_kill_9_during_cross_validation_takes_the_workers_with_it(tmp_path):
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    for name in ("topics.toml", "lexicon.toml", "seeds.jsonl"):
+        (labels / name).write_bytes((LABELS / name).read_bytes())
+    model = tmp_path / "model"
+    args = ["train", "--labels", str(labels), "--seeds", str(SEEDS), "--model", str(model)]
+    with running(args) as process:
+        workers = workers_started(process)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(30)
+        assert wait_for(lambda: not alive(workers), 20), "workers outlived their parent"
+
+
+def test_a_pool_worker_started_by_a_script_without_a_main_guard_works(tmp_path, model_dir):
+    """Workers do not run the calling script again (spawn would, and start workers of their
+    own): a script without ``if __name__ == "__main__":`` works, as it did with joblib."""
+    corpus = write_jsonl(tmp_path / "c.jsonl", [{"text": "Gas flows via TANAP."}] * 3)
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from topictag.batch import tag_corpus\n"
+        f"s = tag_corpus({str(corpus)!r}, {str(tmp_path / 'o.jsonl')!r}, num_proc=2, "
+        f"model={str(model_dir)!r}, chunk_rows=1)\n"
+        "print(s['tagged'])\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=120)
+    assert done.stdout.decode().strip() == "3", done.stderr.decode()[-2000:]
+    rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert len(rows) == 3
+
+
+def test_cross_validation_in_worker_processes_equals_one_process(labels_dir):
+    from conftest import TEST_GRID
+
+    from topictag import training
+    from topictag.labels import load_labels
+    from topictag.lexicon import load_lexicon
+    from topictag.topics import load_topics
+
+    topics = [t.name for t in load_topics(labels_dir)]
+    data = load_labels(labels_dir, topics, SEEDS, warn=lambda m: None)
+    lexicon = load_lexicon(labels_dir, topics)
+    one = training.evaluate(data, lexicon, TEST_GRID, inner_folds=2, n_jobs=1, baselines=False)
+    two = training.evaluate(data, lexicon, TEST_GRID, inner_folds=2, n_jobs=2, baselines=False)
+    assert two == one

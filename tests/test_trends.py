@@ -1,0 +1,617 @@
+"""Topic trends of a tagged corpus: figures equal to an independent pandas computation, the
+same whatever the batches, and awkward corpora (bad dates, no rows, one period, ten thousand
+sources) that still give a report."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import write_jsonl
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from topictag import load_model
+from topictag.cli import app
+from topictag.tagged import Batch, day_of, open_source, read_batches
+from topictag.trends import (
+    choose_sample,
+    corpus_trends,
+    count_batch,
+    count_corpus,
+    merge,
+    period_keys,
+    period_label,
+    period_start,
+)
+
+START = date(2025, 1, 1)
+#: Ways of writing a date that all mean the calendar day as written.
+FORMATS = [
+    lambda d: d.isoformat(),
+    lambda d: f"{d.isoformat()}T23:59:59Z",
+    lambda d: f"{d.isoformat()} 08:30:00+05:00",
+    lambda d: f"{d.isoformat()}T00:00:00.123-07:00",
+    lambda d: f" {d.isoformat()}T12:00 ",
+]
+BAD = ["yesterday", "2025-13-01", "2025-02-30", "05/03/2025", "2025-03-05T25:00", "2025-3-5"]
+
+
+def make_rows(n: int, topics: list[str], thresholds: list[float], texts: list[str], seed=0):
+    """``n`` tagged rows with dates (some missing or bad), sources and texts, and the truth:
+    each row's date or None."""
+    rng = random.Random(seed)
+    sources = [f"source {i:02d}" for i in range(30)]
+    weights = [1 / (i + 1) for i in range(30)]
+    rows, truth = [], []
+    for i in range(n):
+        kind = rng.choices(["good", "missing", "null", "blank", "bad"], [85, 3, 3, 2, 7])[0]
+        row: dict = {"id": i}
+        day = None
+        if kind == "good":
+            day = START + timedelta(days=rng.randrange(100))
+            row["date"] = rng.choice(FORMATS)(day)
+        elif kind == "null":
+            row["date"] = None
+        elif kind == "blank":
+            row["date"] = rng.choice(["", "  "])
+        elif kind == "bad":
+            row["date"] = rng.choice(BAD)
+        scores = {t: round(rng.random() ** 2, 6) for t in topics}
+        row["source"] = None if rng.random() < 0.03 else rng.choices(sources, weights)[0]
+        row["text"] = "\n\n".join(rng.sample(texts, rng.randint(1, 3)))
+        row["topics"] = [t for t, cut in zip(topics, thresholds) if scores[t] >= cut]
+        row["scores"] = scores
+        rows.append(row)
+        truth.append(day)
+    return rows, truth
+
+
+def write_parquet(path: Path, rows: list[dict], topics: list[str]) -> Path:
+    table = pa.table(
+        {
+            "id": pa.array([r["id"] for r in rows], pa.int64()),
+            "date": pa.array([r.get("date") for r in rows], pa.string()),
+            "source": pa.array([r["source"] for r in rows], pa.string()),
+            "text": pa.array([r["text"] for r in rows], pa.string()),
+            "topics": pa.array([r["topics"] for r in rows], pa.list_(pa.string())),
+            "scores": pa.array(
+                [r["scores"] for r in rows], pa.struct([(t, pa.float64()) for t in topics])
+            ),
+        }
+    )
+    pq.write_table(table, path, row_group_size=97)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tagger(model_dir):
+    return load_model(model_dir)
+
+
+@pytest.fixture(scope="module")
+def generated(tagger, seed_rows):
+    texts = [r["text"] for r in seed_rows]
+    return make_rows(1500, tagger.topics, tagger.thresholds, texts)
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory, generated, tagger) -> dict[str, Path]:
+    rows, _ = generated
+    out = tmp_path_factory.mktemp("corpora")
+    return {
+        "jsonl": write_jsonl(out / "tagged.jsonl", rows),
+        "parquet": write_parquet(out / "tagged.parquet", rows, tagger.topics),
+    }
+
+
+def pandas_figures(rows, truth, topics, by: str, top: int) -> dict:
+    """The report's figures computed with pandas from the generated rows and their true dates,
+    independently of topictag's reading and counting."""
+    frame = pd.DataFrame({t: [t in r["topics"] for r in rows] for t in topics})
+    frame["day"] = pd.to_datetime(pd.Series(truth, dtype="object"))
+    frame["source"] = [r["source"] for r in rows]
+    dated = frame.dropna(subset=["day"])
+    freq = {"day": "D", "week": "W-SUN", "month": "M"}[by]
+    period = dated["day"].dt.to_period(freq)
+    full = pd.period_range(period.min(), period.max(), freq=freq)
+    counts = dated.groupby(period)[topics].sum().reindex(full, fill_value=0)
+    totals = dated.groupby(period).size().reindex(full, fill_value=0)
+    ints = frame[topics].astype(int)
+    groups = (
+        frame.assign(articles=1)
+        .groupby("source", dropna=False)[["articles", *topics]]
+        .sum()
+        .reset_index()
+    )
+    groups["missing"] = groups["source"].isna()
+    groups = groups.sort_values(["articles", "missing", "source"], ascending=[False, True, True])
+    return {
+        "starts": [p.start_time.date().isoformat() for p in full],
+        "totals": totals.tolist(),
+        "counts": {t: counts[t].astype(int).tolist() for t in topics},
+        "share": {
+            t: [None if n == 0 else c / n for c, n in zip(counts[t], totals)] for t in topics
+        },
+        "cooccurrence": ints.T.dot(ints).values.tolist(),
+        "groups": [
+            (None if pd.isna(g["source"]) else g["source"], int(g["articles"]))
+            for _, g in groups.head(top).iterrows()
+        ],
+        "other": int(groups["articles"].iloc[top:].sum()),
+        "missing": sum(1 for r in rows if not (r.get("date") or "").strip()),
+        "unparseable": sum(
+            1 for r, d in zip(rows, truth) if d is None and (r.get("date") or "").strip()
+        ),
+        "without_topic": int((ints.sum(axis=1) == 0).sum()),
+    }
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+@pytest.mark.parametrize("by", ["day", "week", "month"])
+def test_figures_equal_an_independent_pandas_computation(corpora, generated, tagger, fmt, by):
+    rows, truth = generated
+    figures = corpus_trends(corpora[fmt], by=by, top=5, sample=30, warn=lambda m: None)
+    expected = pandas_figures(rows, truth, tagger.topics, by, top=5)
+    assert [p["start"] for p in figures["periods"]] == expected["starts"]
+    assert [p["articles"] for p in figures["periods"]] == expected["totals"]
+    assert figures["counts"] == expected["counts"]
+    for topic in tagger.topics:
+        assert figures["share"][topic] == pytest.approx(expected["share"][topic], abs=1e-6)
+    assert figures["cooccurrence"] == expected["cooccurrence"]
+    shown = [(g["group"], g["articles"]) for g in figures["groups"]["top"]]
+    assert shown == expected["groups"]
+    assert figures["groups"]["other"]["articles"] == expected["other"]
+    assert figures["groups"]["groups"] == 31  # 30 sources and the rows without one
+    assert figures["corpus"]["rows"] == len(rows)
+    assert figures["corpus"]["without_topic"] == expected["without_topic"]
+    assert figures["corpus"]["off_threshold"] == 0
+    dates = figures["dates"]
+    assert dates["missing"] == expected["missing"]
+    assert dates["unparseable"] == expected["unparseable"]
+    assert dates["dated"] == sum(d is not None for d in truth)
+
+
+@pytest.fixture(autouse=True)
+def _model(use_model):
+    """Every test here uses the test model ($TOPICTAG_MODEL)."""
+
+
+def test_rows_without_a_usable_date_are_named(corpora, generated):
+    rows, truth = generated
+    messages: list[str] = []
+    figures = corpus_trends(corpora["jsonl"], sample=0, warn=messages.append)
+    blank = [not (r.get("date") or "").strip() for r in rows]
+    missing = [i + 1 for i, b in enumerate(blank) if b][:5]
+    bad = [(i + 1, r.get("date")) for i, (r, d) in enumerate(zip(rows, truth)) if d is None]
+    bad = [(n, v) for n, v in bad if not blank[n - 1]][:5]
+    assert figures["dates"]["missing_rows"] == missing
+    assert [(x["row"], x["value"]) for x in figures["dates"]["unparseable_rows"]] == bad
+    text = "\n".join(messages)
+    assert f"lines {', '.join(map(str, missing))} and" in text
+    assert f"{bad[0][0]} ({bad[0][1]!r})" in text
+
+
+def test_figures_do_not_depend_on_the_batches(corpora, tagger):
+    source = open_source(corpora["parquet"], "date", "source", "text", False, tagger.topics)
+    results = []
+    for size in (1, 37, 5000):
+        counts = count_corpus(
+            (b for b, _ in read_batches(source, tagger, size)),
+            len(tagger.topics),
+            "week",
+            tagger.thresholds,
+            cap=7,
+        )
+        results.append(counts)
+    first = results[0]
+    for other in results[1:]:
+        assert other.periods.keys() == first.periods.keys()
+        for key in first.periods:
+            assert (other.periods[key] == first.periods[key]).all()
+        assert (other.cooccurrence == first.cooccurrence).all()
+        assert {k: v.tolist() for k, v in other.groups.items()} == {
+            k: v.tolist() for k, v in first.groups.items()
+        }
+        assert other.sample_rows.tolist() == first.sample_rows.tolist()
+        assert (other.missing, other.unparseable) == (first.missing, first.unparseable)
+
+
+@given(st.lists(st.integers(0, 10), min_size=1, max_size=60), st.integers(1, 5))
+def test_the_sample_is_the_smallest_keys_of_each_cell_however_merged(days, cap):
+    """Merging the counts of any split of the rows gives the same sample as counting them at
+    once: the ``cap`` rows with the smallest keys in each (period, topic) cell."""
+    n = len(days)
+    batch = Batch(
+        rows=np.arange(1, n + 1),
+        topics=np.ones((n, 1), dtype=bool),
+        days=np.array(days, dtype=np.int64),
+    )
+    whole = count_batch(batch, "day", cap=cap)
+    total = count_batch(_slice(batch, 0, n // 2), "day", cap=cap)
+    merge(total, count_batch(_slice(batch, n // 2, n), "day", cap=cap), cap)
+    assert total.sample_rows.tolist() == whole.sample_rows.tolist()
+    for day in set(days):
+        in_cell = whole.sample_rows[whole.cells == day]
+        assert len(in_cell) == min(cap, days.count(day))
+
+
+def _slice(batch: Batch, a: int, b: int) -> Batch:
+    return Batch(batch.rows[a:b], batch.topics[a:b], batch.days[a:b])
+
+
+def test_the_sample_is_spread_over_topics_and_periods_latest_first():
+    n = 100
+    batch = Batch(
+        rows=np.arange(1, n + 1),
+        topics=np.ones((n, 2), dtype=bool),
+        days=np.repeat(np.arange(10, dtype=np.int64), 10),
+    )
+    counts = count_batch(batch, "day", cap=200)
+    picks, per_cell, read, sampled = choose_sample(counts, budget=40, cap=200)
+    assert (per_cell, read, sampled, len(picks)) == (2, 10, 10, 40)
+    picks, per_cell, read, sampled = choose_sample(counts, budget=6, cap=200)
+    assert (per_cell, read, sampled) == (1, 3, 10)
+    assert sorted({p.period for p in picks}) == [7, 8, 9]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-03-05", date(2024, 3, 5)),
+        ("2024-03-05T23:30:00Z", date(2024, 3, 5)),
+        ("2024-03-05 01:00+09:00", date(2024, 3, 5)),
+        ("2024-03-05T10:00:00.5-0700", date(2024, 3, 5)),
+        ("2024-02-29", date(2024, 2, 29)),
+        ("2023-02-29", None),
+        ("2024-03-05T24:00", None),
+        ("2024-3-5", None),
+        ("5 March 2024", None),
+        ("2024-03-05garbage", None),
+        ("0000-01-01", None),
+    ],
+)
+def test_dates_are_iso_dates_taken_as_written(text, expected):
+    day = day_of(text)
+    assert (None if day is None else date(1970, 1, 1) + timedelta(days=day)) == expected
+
+
+def test_periods_start_on_mondays_and_first_days():
+    day = (date(2025, 1, 1) - date(1970, 1, 1)).days  # a Wednesday
+    (week,) = period_keys(np.array([day]), "week")
+    assert period_start(week, "week") == date(2024, 12, 30)
+    assert period_label(week, "week") == "2025-W01"
+    (month,) = period_keys(np.array([day + 40]), "month")
+    assert (period_start(month, "month"), period_label(month, "month")) == (
+        date(2025, 2, 1),
+        "2025-02",
+    )
+    before = (date(1969, 12, 29) - date(1970, 1, 1)).days
+    assert period_start(period_keys(np.array([before]), "week")[0], "week") == date(1969, 12, 29)
+
+
+def test_terms_and_examples_come_from_articles_of_the_topic_and_period(corpora, generated, tagger):
+    rows, truth = generated
+    figures = corpus_trends(corpora["parquet"], by="month", sample=60, warn=lambda m: None)
+    sample = figures["sample"]
+    assert 0 < sample["read"] <= 60 + len(tagger.topics)
+    assert 1 <= sample["per_topic_period"] <= 60
+    for items in figures["terms"].values():
+        for item in items:
+            assert item["read"] <= sample["per_topic_period"]
+            assert len(item["terms"]) <= 5
+            assert all(
+                t["weight"] > 0 and 1 <= t["articles"] <= item["read"] for t in item["terms"]
+            )
+        starts = [item["start"] for item in items if item["start"]]
+        assert starts == sorted(starts, reverse=True)  # newest first
+    for topic, examples in figures["examples"].items():
+        assert len(examples) <= 3
+        for example in examples:
+            row = rows[example["row"] - 1]
+            assert topic in row["topics"]
+            assert example["text"] in row["text"].replace("\r\n", "\n")
+            for item in example["evidence"]:
+                for start, end in item["spans"]:
+                    assert 0 <= start < end <= len(example["text"])
+
+
+def test_an_untagged_corpus_is_tagged_first_with_the_same_figures(tmp_path, corpora, tagger):
+    from topictag import tag_corpus
+
+    plain = tmp_path / "plain.jsonl"
+    with open(corpora["jsonl"], encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    write_jsonl(
+        plain, [{k: v for k, v in r.items() if k not in ("topics", "scores")} for r in rows[:300]]
+    )
+    tagged = tmp_path / "tagged.parquet"
+    tag_corpus(plain, tagged, progress=False)
+    messages: list[str] = []
+    direct = corpus_trends(plain, sample=20, warn=messages.append)
+    assert any("tagging the corpus first" in m for m in messages)
+    assert direct["corpus"]["tagged_here"] is True
+    later = corpus_trends(tagged, sample=20, warn=lambda m: None)
+    for key in ("periods", "counts", "share", "cooccurrence", "groups"):
+        assert direct[key] == later[key], key
+    assert direct["dates"] == {**later["dates"], "rows_are": "line"}  # Parquet: "row"
+    assert direct["corpus"]["off_threshold"] == 0
+
+
+def test_rows_tagged_with_other_thresholds_are_counted_and_named(tmp_path, generated, tagger):
+    rows, _ = generated
+    changed = [dict(r) for r in rows[:200]]
+    for r in changed[10:13]:
+        r["topics"] = [t for t in tagger.topics if t not in r["topics"]]
+    messages: list[str] = []
+    figures = corpus_trends(
+        write_jsonl(tmp_path / "c.jsonl", changed), sample=0, warn=messages.append
+    )
+    assert figures["corpus"]["off_threshold"] == 3
+    assert figures["corpus"]["off_threshold_rows"] == [11, 12, 13]
+    assert any("lines 11, 12, 13" in m and "another model" in m for m in messages)
+
+
+# Awkward corpora, through the command line --------------------------------------------------
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, ["report", *args])
+
+
+def report_json(path: Path, *args: str) -> dict:
+    result = run(str(path), "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_an_empty_corpus_gives_a_page(tmp_path, tagger):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    figures = report_json(empty)
+    assert figures["corpus"]["rows"] == 0 and figures["periods"] == []
+    out = tmp_path / "report.html"
+    result = run(str(empty), "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert "no dated articles" in out.read_text() or "<svg" in out.read_text()
+    table = pa.table(
+        {
+            "date": pa.array([], pa.string()),
+            "text": pa.array([], pa.string()),
+            "topics": pa.array([], pa.list_(pa.string())),
+        }
+    )
+    pq.write_table(table, tmp_path / "empty.parquet")
+    assert report_json(tmp_path / "empty.parquet")["corpus"]["rows"] == 0
+
+
+def test_one_topic_and_one_period_give_a_page(tmp_path, tagger):
+    topic = tagger.topics[2]
+    rows = [
+        {"date": "2025-05-05", "text": "Gas flows.", "source": "a", "topics": [topic]}
+        for _ in range(4)
+    ]
+    path = write_jsonl(tmp_path / "one.jsonl", rows)
+    figures = report_json(path, "--by", "month")
+    assert [p["label"] for p in figures["periods"]] == ["2025-05"]
+    assert figures["counts"][topic] == [4]
+    assert all(figures["counts"][t] == [0] for t in tagger.topics if t != topic)
+    assert figures["share"][topic] == [1.0]
+    out = tmp_path / "one.html"
+    assert run(str(path), "--output", str(out)).exit_code == 0
+    assert out.read_text().count("<svg") == 4
+
+
+def test_ten_thousand_sources_draw_the_top_n_and_sum_the_rest(tmp_path, tagger):
+    topic = tagger.topics[0]
+    rows = [
+        {"date": "2025-01-02", "text": "x", "source": f"s{i:05d}", "topics": [topic] * (i % 2)}
+        for i in range(10_000)
+    ]
+    rows += [{"date": "2025-01-02", "text": "x", "source": "big", "topics": []}] * 3
+    path = write_jsonl(tmp_path / "many.jsonl", rows)
+    groups = corpus_trends(path, top=4, sample=0)["groups"]
+    assert groups["groups"] == 10_001
+    assert [g["group"] for g in groups["top"]] == ["big", "s00000", "s00001", "s00002"]
+    assert groups["other"]["groups"] == 9_997
+    assert groups["other"]["articles"] == 9_997
+    assert groups["other"]["topics"][topic] == 5_000 - 1
+    out = tmp_path / "many.html"
+    assert run(str(path), "--top", "4", "--sample", "10", "--output", str(out)).exit_code == 0
+    assert "9,997 groups" in out.read_text()
+
+
+def test_bad_and_missing_dates_are_named_on_stderr_and_in_the_page(tmp_path):
+    rows = [
+        {"date": "2025-01-02", "text": "Oil.", "topics": []},
+        {"text": "no date", "topics": []},
+        {"date": "tomorrow", "text": "bad", "topics": []},
+        {"date": 20250102, "text": "a number", "topics": []},
+    ]
+    path = tmp_path / "dates.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(r) for r in rows[:2])
+        + "\n\n"
+        + "\n".join(json.dumps(r) for r in rows[2:])
+        + "\n"
+    )
+    out = tmp_path / "dates.html"
+    result = run(str(path), "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert "1 row without a 'date' (line 2)" in result.stderr
+    assert "2 rows whose 'date' is not an ISO date (lines 4 ('tomorrow'), 5 ('20250102'))" in (
+        result.stderr
+    )
+    page = out.read_text()
+    assert "line 2" in page and "&#x27;tomorrow&#x27;" in page
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ('{"text": "x", "topics": []}\n', [], "no field 'date'"),
+        (
+            '{"when": "2025-01-01", "text": "x", "topics": []}\n',
+            ["--group-field", "outlet"],
+            "no field 'outlet'",
+        ),
+        ('{"date": "2025-01-01", "topics": ["nuclear"]}\n', [], "topic 'nuclear' is not one of"),
+        ('{"date": "2025-01-01", "body": "x"}\n', [], "neither tagged"),
+        (
+            '{"date": "2025-01-01", "topics": []}\n{"date": "2025-01-01", "topics": null}\n',
+            [],
+            "line 2: 'topics' is null",
+        ),
+        ("not json\n", [], "line 1: not valid JSON"),
+    ],
+)
+def test_unusable_corpora_are_one_error_line(tmp_path, content, args, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content)
+    result = run(str(path), "--date-field", "when" if "when" in content else "date", *args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_missing_directory_or_unreadable_corpus_is_one_error_line(tmp_path):
+    assert "no such file" in run(str(tmp_path / "none.jsonl")).stderr
+    folder = tmp_path / "folder.parquet"
+    folder.mkdir()
+    result = run(str(folder))
+    assert result.exit_code == 1 and result.stderr == f"error: {folder}: is a directory\n"
+    locked = write_jsonl(tmp_path / "locked.jsonl", [{"date": "2025-01-01", "topics": []}])
+    locked.chmod(0)
+    try:
+        result = run(str(locked))
+    finally:
+        locked.chmod(0o644)
+    if os.geteuid() != 0:  # root reads anything
+        assert result.exit_code == 1 and "cannot read (Permission denied)" in result.stderr
+
+
+def test_a_csv_corpus_is_refused_with_the_command_to_tag_it(tmp_path):
+    path = tmp_path / "corpus.csv"
+    path.write_text("date,text\n2025-01-01,x\n")
+    result = run(str(path))
+    assert result.exit_code == 1 and "topictag tag --input" in result.stderr
+
+
+def test_parquet_date_and_timestamp_columns(tmp_path, tagger):
+    days = [date(2025, 1, 6), None, date(2025, 1, 20)]
+    stamps = pa.array(
+        [1736121600_000, None, 1737331199_000], pa.timestamp("ms", tz="Asia/Tokyo")
+    )  # 2025-01-06 09:00 and 2025-01-20 08:59:59 in Tokyo
+    for name, column in (("date32", pa.array(days, pa.date32())), ("timestamp", stamps)):
+        table = pa.table(
+            {
+                "date": column,
+                "text": pa.array(["a", "b", "c"]),
+                "topics": pa.array([[tagger.topics[0]], [], []], pa.list_(pa.string())),
+            }
+        )
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+        figures = report_json(tmp_path / f"{name}.parquet")
+        assert [p["start"] for p in figures["periods"]] == [
+            "2025-01-06",
+            "2025-01-13",
+            "2025-01-20",
+        ]
+        assert [p["articles"] for p in figures["periods"]] == [1, 0, 1]
+        assert figures["dates"]["missing_rows"] == [2]
+
+
+def test_a_date_column_of_numbers_is_refused(tmp_path):
+    pq.write_table(
+        pa.table({"date": [1, 2], "topics": pa.array([[], []], pa.list_(pa.string()))}),
+        tmp_path / "n.parquet",
+    )
+    result = run(str(tmp_path / "n.parquet"))
+    assert result.exit_code == 1 and "column 'date' holds int64, not dates" in result.stderr
+
+
+def test_dates_spanning_too_many_periods_name_the_rows(tmp_path):
+    rows = [{"date": "0001-01-01", "topics": []}, {"date": "2025-01-01", "topics": []}]
+    path = write_jsonl(tmp_path / "span.jsonl", rows)
+    result = run(str(path), "--by", "day")
+    assert result.exit_code == 1
+    assert "0001-01-01 (line 1) to 2025-01-01 (line 2)" in result.stderr
+    assert run(str(path), "--by", "month", "-f", "json").exit_code == 1  # 24,289 months
+    ok = write_jsonl(tmp_path / "ok.jsonl", [{"date": "1990-01-01", "topics": []}, rows[1]])
+    assert run(str(ok), "--by", "month", "-f", "json").exit_code == 0
+
+
+def test_output_is_written_whole_and_never_over_the_input(corpora, tmp_path):
+    result = run(str(corpora["jsonl"]), "--output", str(corpora["jsonl"]))
+    assert result.exit_code == 2 and "is the input file" in result.stderr
+    missing = tmp_path / "no" / "such" / "report.html"
+    result = run(str(corpora["jsonl"]), "--sample", "0", "--output", str(missing))
+    assert result.exit_code == 1 and "no such directory" in result.stderr
+    assert not missing.parent.exists()
+
+
+def test_a_failed_write_leaves_the_previous_report_and_no_temporary_file(
+    corpora, tmp_path, monkeypatch
+):
+    import errno
+
+    from topictag import files
+
+    out = tmp_path / "report.html"
+    out.write_text("previous")
+
+    def full_disk(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_all", full_disk)
+    result = run(str(corpora["jsonl"]), "--sample", "0", "--output", str(out))
+    assert result.exit_code == 1
+    assert result.stderr.endswith(f"\nerror: {out}: cannot write (No space left on device)\n")
+    assert out.read_text() == "previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_json_and_png_outputs(corpora, tmp_path):
+    out, charts = tmp_path / "report.json", tmp_path / "charts"
+    result = run(
+        str(corpora["parquet"]),
+        "-f",
+        "json",
+        "-o",
+        str(out),
+        "--png",
+        str(charts),
+        "--sample",
+        "10",
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert {"corpus", "model", "periods", "counts", "share", "cooccurrence", "groups"} <= set(
+        figures
+    )
+    names = sorted(p.name for p in charts.iterdir())
+    assert names == ["cooccurrence.png", "counts.png", "groups.png", "share.png"]
+    for path in charts.iterdir():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "1,500 articles" in result.stderr
+
+
+def test_no_text_column_still_gives_counts(tmp_path, generated, tagger):
+    rows, _ = generated
+    path = write_jsonl(
+        tmp_path / "notext.jsonl", [{k: v for k, v in r.items() if k != "text"} for r in rows[:50]]
+    )
+    result = CliRunner().invoke(app, ["report", str(path), "-f", "json"])
+    assert result.exit_code == 0
+    figures = json.loads(result.stdout)
+    assert figures["corpus"]["rows"] == 50 and figures["sample"]["read"] == 0
+    assert "no text column" in result.stderr

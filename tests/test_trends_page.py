@@ -1,0 +1,139 @@
+"""The corpus report page: self-contained, charts inline in the topic colours, text escaped;
+opened in headless Chromium: charts drawn, no console error, no network request."""
+
+from __future__ import annotations
+
+import io
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from chromium import CHROMIUM, visit
+from test_trends import make_rows, write_parquet
+
+from topictag import load_model
+from topictag.report import topic_colour
+from topictag.trends import corpus_trends
+from topictag.trends_page import html_page, topic_hex
+
+TRICKY_SOURCE = '<script>alert("x")</script> & Co'
+
+
+class Tags(HTMLParser):
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory, model_dir, seed_rows):
+    tagger = load_model(model_dir)
+    rows, _ = make_rows(400, tagger.topics, tagger.thresholds, [r["text"] for r in seed_rows])
+    for row in rows[::7]:
+        row["source"] = TRICKY_SOURCE
+    path = write_parquet(tmp_path_factory.mktemp("page") / "corpus.parquet", rows, tagger.topics)
+    return corpus_trends(path, by="week", top=6, sample=40, model=model_dir, warn=lambda m: None)
+
+
+@pytest.fixture(scope="module")
+def page(figures) -> str:
+    return html_page(figures)
+
+
+def test_page_is_self_contained(page):
+    tags = Tags(page)
+    names = {tag for tag, _ in tags.tags}
+    assert not names & {"script", "link", "img", "iframe", "object", "embed", "image"}
+    for _, attrs in tags.tags:
+        assert "src" not in attrs and "href" not in attrs
+        link = attrs.get("xlink:href")
+        assert link is None or link.startswith("#")
+    urls = set(re.findall(r"https?://[^\"' )]+", page))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}  # namespaces
+    assert "data:" not in page and "@import" not in page and "@font-face" not in page
+    assert "default-src 'none'" in page
+
+
+def test_charts_are_inline_svg_with_unique_ids_that_resolve(page):
+    assert page.count("<svg") == 4
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    for target in re.findall(r'(?:url\(#|xlink:href="#)([^)"]+)', page):
+        assert target in ids
+
+
+def test_lines_have_the_topic_colours_of_the_article_report(page, figures):
+    counts = page[page.index('id="chart-counts"') : page.index('id="chart-share"')]
+    for j, _ in enumerate(figures["model"]["topics"]):
+        assert f"stroke: {topic_hex(j)}" in counts
+    assert topic_hex(0) == "#962c2c"  # topic_colour(0) is hsl(0, 55%, 38%)
+    assert topic_colour(0) == "hsl(0, 55%, 38%)"
+
+
+def test_text_from_the_corpus_is_escaped(page, figures):
+    tags = Tags(page)
+    assert "script" not in {tag for tag, _ in tags.tags}
+    shown = "".join(tags.text)
+    assert any(e["group"] == TRICKY_SOURCE for ex in figures["examples"].values() for e in ex)
+    assert TRICKY_SOURCE in shown
+
+
+def test_the_header_gives_the_corpus_the_model_and_the_sample(page, figures):
+    text = " ".join(" ".join(Tags(page).text).split())
+    assert "400 (as tagged)" in text
+    assert "threshold" in text and "no evaluation on real text" in text  # the test model's
+    assert f"a sample of {figures['sample']['read']:,} articles read for one of" in text
+    assert "not an ISO date" in text and "without a 'date'" in text
+    topics = figures["model"]["topics"]
+    evaluation = {
+        "name": "Leave one real article out",
+        "n": 66,
+        "macro_f1": 0.93,
+        "micro_f1": 0.86,
+        "per_topic": {t: {"precision": 0.5, "recall": 0.25, "f1": 0.33} for t in topics},
+    }
+    evaluated = {**figures, "model": {**figures["model"], "evaluation": evaluation}}
+    text = " ".join(" ".join(Tags(html_page(evaluated)).text).split())
+    assert "macro F1 0.93" in text and "0.50 0.25 0.33" in text
+    assert "leave one real article out, 66 paragraphs" in text
+
+
+def test_the_page_is_the_same_every_time(figures, page):
+    assert html_page(figures) == page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_chromium_draws_every_chart_without_errors_or_requests(page, figures, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "report.html"
+    path.write_text(page, encoding="utf-8")
+    seen = visit(path, "figure.chart svg", tmp_path / "profile")
+    assert seen.console_errors == []
+    assert seen.requests == []
+    assert len(seen.boxes) == 4
+    image = Image.open(io.BytesIO(seen.screenshot)).convert("RGB")
+    topics = figures["model"]["topics"]
+    colours = [tuple(int(topic_hex(j)[k : k + 2], 16) for k in (1, 3, 5)) for j in range(5)]
+    for number, (x, y, width, height) in enumerate(seen.boxes):
+        assert width > 300 and height > 100
+        chart = np.asarray(image.crop((int(x), int(y), int(x + width), int(y + height))))
+        pixels = chart.reshape(-1, 3).astype(int)
+        inked = (pixels.sum(axis=1) < 3 * 235).mean()
+        assert inked > 0.02, f"chart {number} is blank"
+        if number < 2:  # the time charts: a line of every topic's colour
+            for j, colour in enumerate(colours[: len(topics)]):
+                near = (np.abs(pixels - np.array(colour)).max(axis=1) < 12).sum()
+                assert near > 50, f"chart {number}: no line of {topics[j]}"

@@ -1,0 +1,512 @@
+"""The compiled batch scorer: :class:`~topictag.scorer.PortableModel`'s numbers for large
+batches, about ten times faster than its numpy path, from numba kernels (``topictag._kernels``).
+
+Every block of the model is scored in compiled code: word n-grams, ``char_wb`` n-grams and the
+lexicon counts, with sublinear TF, IDF, L2 norm and the logistic regressions' dot products in
+the same loop. Everything is read from the portable model (n-gram ranges, lowercasing,
+sublinear TF, norm, token pattern, vocabulary), and exactness is kept by leaving each Unicode
+rule to Python: texts are lowercased with ``str.lower`` and passed as code points, and the
+character classes the kernels use (``str.split`` whitespace, ``\\w``, the lexicon's
+case-insensitive letters and word edges) are tables built from Python's own ``re`` over every
+code point. A token pattern other than scikit-learn's default is run by ``re`` itself, and a
+lexicon whose patterns are not the plain term alternations of :mod:`topictag.lexicon` makes
+the model fall back to numpy.
+
+Every vocabulary lookup is exact: character n-grams of up to six characters are keyed by
+their code points themselves, word n-grams by their tokens' ids, and any string found by its
+64-bit hash is confirmed by comparing its code points, so a hash collision never changes a
+score (it costs a probe step).
+
+numba is imported only here, when a batch too large for plain Python is scored: tagging one
+article never imports it. If numba cannot be imported or compile, :func:`compiled_scorer`
+warns once and returns None, and the numpy path is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from topictag.scorer import PortableModel
+
+#: scikit-learn's default token pattern (word runs of two or more characters), tokenised in
+#: compiled code; any other pattern is run by Python's ``re``.
+DEFAULT_TOKEN_PATTERNS = frozenset({r"(?u)\b\w\w+\b", r"\b\w\w+\b"})
+
+#: The shape of one lexicon pattern (``topictag.lexicon._alternation``): a whole-word
+#: alternation of literal terms, longest first.
+_LEXICON_PREFIX = r"(?<![\w-])(?:"
+_LEXICON_SUFFIX = r")(?![\w-])"
+_LEXICON_EDGE = r"[\w-]"
+
+#: Characters scored in one step: each block's kernel runs over the whole step, so that its
+#: tables stay in the CPU caches (smaller steps are slower: 50,000 characters cost a fifth
+#: more time); the temporary arrays take some 20 bytes per character.
+BATCH_CHARS = 250_000
+
+#: Distinct words whose ``char_wb`` n-grams a block remembers (a power of two; the memo is
+#: emptied when full, so it stays at some 7 MB whatever the corpus).
+MEMO_WORDS = 2**15
+
+_UNICODE_SIZE = 0x110000
+_WARNED: list[str] = []
+
+
+class CompiledScorerWarning(RuntimeWarning):
+    """The compiled scorer is not available here; the numpy path scores instead."""
+
+
+class NotCompilable(ValueError):
+    """The model uses a setting the compiled kernels do not implement."""
+
+
+def encode(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The code points of ``texts`` one after another (``uint32``), and the offset of each
+    text (``n + 1`` values). Lone surrogates are kept as they are, one code point each."""
+    data = "".join(texts).encode("utf-32-le", "surrogatepass")
+    cps = np.frombuffer(bytearray(data), dtype=np.uint32)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), out=offsets[1:])
+    return cps, offsets
+
+
+@functools.lru_cache(maxsize=1)
+def _every_code_point() -> str:
+    """Every code point, in order: 4.4 MB, dropped once the tables are built."""
+    return np.arange(_UNICODE_SIZE, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+
+
+@functools.cache
+def char_table(pattern: str, flags: int = 0) -> np.ndarray:
+    """For every code point, whether the one-character regex ``pattern`` matches it, as
+    Python's ``re`` decides (a boolean array of 0x110000)."""
+    table = np.zeros(_UNICODE_SIZE, dtype=np.bool_)
+    for match in re.finditer(f"(?:{pattern})+", _every_code_point(), flags):
+        table[match.start() : match.end()] = True
+    return table
+
+
+def _kernels():
+    from topictag import _kernels
+
+    return _kernels
+
+
+def _table_bits(n: int) -> int:
+    """log2 of an open-addressing table's size for ``n`` keys: at most half full."""
+    return max(4, (2 * n).bit_length())
+
+
+class _TfidfBlock:
+    """One TF-IDF block (``word`` or ``char_wb``) with its hashed vocabulary."""
+
+    def __init__(self, block, coef: np.ndarray, hash_bits: int, memo_words: int):
+        spec = block.settings
+        self.analyzer = spec["analyzer"]
+        if self.analyzer not in ("word", "char_wb"):
+            raise NotCompilable(f"analyzer {self.analyzer!r}")
+        if spec.get("norm") not in ("l2", None):
+            raise NotCompilable(f"norm {spec.get('norm')!r}")
+        self.lowercase = bool(spec["lowercase"])
+        self.min_n, self.max_n = (int(n) for n in spec["ngram_range"])
+        self.sublinear = bool(spec["sublinear_tf"])
+        self.l2 = spec["norm"] == "l2"
+        self.token_pattern = block.token_pattern
+        self.default_tokens = spec["token_pattern"] in DEFAULT_TOKEN_PATTERNS
+        self.hmask = np.uint64((1 << hash_bits) - 1)
+        vocabulary = spec["vocabulary"]
+        self.vcps, self.voff = encode(vocabulary)
+        # Three ways to find a vocabulary n-gram, each exact: char n-grams of at most six
+        # characters are keyed by their code points; word n-grams of at most six tokens by
+        # their tokens' ids, each token found by its hash and confirmed by comparing code
+        # points; anything else by the hash of the whole string, confirmed the same way.
+        if self.analyzer == "char_wb" and self.max_n <= 6:
+            self.mode = "chars"
+            self.table = _kernels().build_packed_table(
+                self.vcps, self.voff, self.hmask, _table_bits(len(vocabulary))
+            )
+            #: Vocabulary strings whose hash another one has too (checked at load: 0 for the
+            #: shipped model, and always 0 for packed keys, which are the n-grams themselves);
+            #: a collision costs probe steps, never a wrong count.
+            self.collisions = 0
+            self.vcps = np.zeros(0, dtype=np.uint32)  # the table holds the n-grams
+        elif self.analyzer == "word" and self.default_tokens and self.max_n <= 6:
+            self.mode = "token ids"
+            self.table, self.token_table, self.collisions = self._token_tables(vocabulary)
+        else:
+            self.mode = "hashed"
+            self.table, self.collisions = self._hashed(self.vcps, self.voff)
+        self._finish(block, coef, memo_words)
+
+    def _hashed(self, cps: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, int]:
+        """A table of strings by hash, and how many of them share their hash with another."""
+        k = _kernels()
+        hashes = k.string_hashes(cps, offsets, self.hmask)
+        table = k.build_table(hashes, offsets, _table_bits(len(hashes)))
+        return table, len(hashes) - len(np.unique(hashes))
+
+    def _token_tables(self, vocabulary: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+        """The n-grams keyed by their tokens' ids, and the tokens (``vcps``, ``voff`` become
+        the tokens' code points) by hash."""
+        tokens: dict[str, int] = {}
+        sequences = [
+            [tokens.setdefault(t, len(tokens)) + 1 for t in v.split(" ")] for v in vocabulary
+        ]
+        if len(tokens) >= 2**21 - 2:
+            raise NotCompilable("more than two million distinct tokens")
+        ids = np.fromiter((i for seq in sequences for i in seq), dtype=np.uint32)
+        id_off = np.zeros(len(sequences) + 1, dtype=np.int64)
+        np.cumsum([len(seq) for seq in sequences], out=id_off[1:])
+        ngrams = _kernels().build_packed_table(
+            ids, id_off, self.hmask, _table_bits(len(vocabulary))
+        )
+        self.vcps, self.voff = encode(list(tokens))
+        token_table, collisions = self._hashed(self.vcps, self.voff)
+        return ngrams, token_table, collisions
+
+    def _finish(self, block, coef: np.ndarray, memo_words: int) -> None:
+        # Each feature's IDF and coefficients side by side: one cache line per feature.
+        width = len(block.settings["vocabulary"])
+        self.rows = np.empty((width, 1 + coef.shape[0]), dtype=np.float64)
+        self.rows[:, 0] = block.idf.numpy()
+        self.rows[:, 1:] = coef[:, block.offset : block.offset + width].T
+        self.is_space = char_table(r"\s")
+        self.is_word = char_table(r"\w")
+        if self.analyzer == "char_wb":  # the word memo (see _kernels.char_wb_block)
+            self.memo = np.zeros((2 * memo_words, 5), dtype=np.int64)
+            self.memo_cps = np.zeros(8 * memo_words, dtype=np.uint32)
+            self.memo_ids = np.zeros(24 * memo_words, dtype=np.int32)
+            self.memo_fill = np.zeros(3, dtype=np.int64)
+
+    def add(self, texts: Sequence[str], encoded: dict, out: np.ndarray) -> None:
+        k = _kernels()
+        key = "lower" if self.lowercase else "text"
+        if key not in encoded:
+            encoded[key] = encode([t.lower() for t in texts] if self.lowercase else texts)
+        cps, offsets = encoded[key]
+        vocab = (self.table, self.vcps, self.rows)
+        if self.analyzer == "char_wb":
+            k.char_wb_block(
+                cps,
+                offsets,
+                self.is_space,
+                self.min_n,
+                self.max_n,
+                self.hmask,
+                self.mode == "chars",
+                *vocab,
+                self.sublinear,
+                self.l2,
+                self.memo,
+                self.memo_cps,
+                self.memo_ids,
+                self.memo_fill,
+                out,
+            )
+            return
+        if self.default_tokens:
+            starts, ends, doc_tok = k.word_tokens(cps, offsets, self.is_word)
+        else:
+            cps, starts, ends, doc_tok = self._python_tokens(texts, key == "lower")
+        if self.mode == "token ids":
+            tids = k.token_ids(cps, starts, ends, self.hmask, self.token_table, self.vcps)
+            k.word_id_block(
+                tids,
+                doc_tok,
+                self.min_n,
+                self.max_n,
+                self.hmask,
+                self.table,
+                self.rows,
+                self.sublinear,
+                self.l2,
+                out,
+            )
+            return
+        k.word_block(
+            cps,
+            starts,
+            ends,
+            doc_tok,
+            self.min_n,
+            self.max_n,
+            self.hmask,
+            *vocab,
+            self.sublinear,
+            self.l2,
+            out,
+        )
+
+    def _python_tokens(self, texts: Sequence[str], lower: bool):
+        """Tokens found by Python's ``re`` (any token pattern), as code points with the
+        start and end of each token and the first token of each text."""
+        per_text = [self.token_pattern.findall(t.lower() if lower else t) for t in texts]
+        flat = [token for tokens in per_text for token in tokens]
+        cps, bounds = encode(flat)
+        doc_tok = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(tokens) for tokens in per_text], out=doc_tok[1:])
+        return cps, bounds[:-1].copy(), bounds[1:].copy(), doc_tok
+
+
+def _lexicon_terms(pattern: re.Pattern[str]) -> tuple[list[str], bool]:
+    """The terms of one lexicon pattern and whether it ignores case; NotCompilable unless the
+    pattern is exactly a whole-word alternation of literal terms, longest first."""
+    source = pattern.pattern
+    if not (source.startswith(_LEXICON_PREFIX) and source.endswith(_LEXICON_SUFFIX)):
+        raise NotCompilable("lexicon pattern of another shape")
+    body = source[len(_LEXICON_PREFIX) : -len(_LEXICON_SUFFIX)]
+    terms, current, i = [], [], 0
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body):
+            current.append(body[i + 1])
+            i += 2
+            continue
+        if body[i] == "|":
+            terms.append("".join(current))
+            current = []
+        else:
+            current.append(body[i])
+        i += 1
+    terms.append("".join(current))
+    rebuilt = _LEXICON_PREFIX + "|".join(map(re.escape, terms)) + _LEXICON_SUFFIX
+    lengths = [len(t) for t in terms]
+    flags = pattern.flags & ~re.UNICODE
+    if rebuilt != source or not all(lengths) or lengths != sorted(lengths, reverse=True):
+        raise NotCompilable("lexicon pattern with non-literal terms")
+    if flags not in (0, re.IGNORECASE):
+        raise NotCompilable("lexicon pattern flags")
+    return terms, flags == re.IGNORECASE
+
+
+def _class_type(n_classes: int) -> type:
+    """The smallest unsigned type for class ids 0..n_classes."""
+    return np.uint8 if n_classes < 2**8 else np.uint16
+
+
+def _ignorecase_classes(chars: set[str]) -> tuple[np.ndarray, dict[str, int]]:
+    """Code point -> class for case-insensitive terms: two characters share a class when they
+    match the same set of code points under ``re.IGNORECASE`` (as ``re`` decides); 0 for a
+    code point no term character matches."""
+    if not chars:
+        return np.zeros(_UNICODE_SIZE, dtype=np.uint8), {}
+    union = "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
+    everything = _every_code_point()
+    candidates = [m.start() for m in re.finditer(union, everything, re.IGNORECASE)]
+    sets: dict[str, frozenset[int]] = {}
+    for c in chars:
+        literal = re.compile(re.escape(c), re.IGNORECASE)
+        sets[c] = frozenset(cp for cp in candidates if literal.fullmatch(chr(cp)))
+    ids: dict[frozenset[int], int] = {}
+    table = np.zeros(_UNICODE_SIZE, dtype=_class_type(len(set(sets.values()))))
+    for c in sorted(chars):
+        members = sets[c]
+        if members not in ids:
+            ids[members] = len(ids) + 1
+            if table[list(members)].any():
+                raise NotCompilable("case-insensitive lexicon letters that overlap")
+            table[list(members)] = ids[members]
+    return table, {c: ids[sets[c]] for c in chars}
+
+
+class _LexiconBlock:
+    """The lexicon counts: per topic, term alternations as tries over character classes."""
+
+    def __init__(self, block, coef: np.ndarray):
+        groups = []  # (lexicon topic, hides, ignores case, terms)
+        for topic, patterns in enumerate(block.patterns):
+            if len(patterns) not in (2, 3):
+                raise NotCompilable("lexicon patterns of another kind")
+            for kind, pattern in enumerate(patterns):
+                if pattern is not None:
+                    terms, ignorecase = _lexicon_terms(pattern)
+                    groups.append((topic, kind == 2, ignorecase, terms))
+        exact_chars = sorted({c for _, _, ci, terms in groups if not ci for t in terms for c in t})
+        exact_ids = {c: i + 1 for i, c in enumerate(exact_chars)}
+        self.exact_classes = np.zeros(_UNICODE_SIZE, dtype=_class_type(len(exact_ids)))
+        for c, i in exact_ids.items():
+            self.exact_classes[ord(c)] = i
+        self.loose_classes, loose_ids = _ignorecase_classes(
+            {c for _, _, ci, terms in groups if ci for t in terms for c in t}
+        )
+        width = max([len(exact_ids), *loose_ids.values(), 0]) + 1
+        trans: list[list[int]] = []
+        term_end: list[bool] = []
+
+        def node() -> int:
+            trans.append([-1] * width)
+            term_end.append(False)
+            return len(trans) - 1
+
+        roots = []
+        for _, _, ignorecase, terms in groups:
+            ids = loose_ids if ignorecase else exact_ids
+            root = node()
+            roots.append(root)
+            for term in terms:
+                current = root
+                for c in term:
+                    if trans[current][ids[c]] < 0:
+                        trans[current][ids[c]] = node()
+                    current = trans[current][ids[c]]
+                term_end[current] = True
+        self.group_topic = np.array([g[0] for g in groups], dtype=np.int64)
+        self.group_hide = np.array([g[1] for g in groups], dtype=np.bool_)
+        self.group_ci = np.array([g[2] for g in groups], dtype=np.bool_)
+        self.group_root = np.array(roots, dtype=np.int64)
+        self.trans = np.array(trans, dtype=np.int32).reshape(len(trans), width)
+        self.term_end = np.array(term_end, dtype=np.bool_)
+        self.exact_edge = char_table(_LEXICON_EDGE)
+        self.loose_edge = char_table(_LEXICON_EDGE, re.IGNORECASE)
+        self.coef_t = np.ascontiguousarray(coef[:, block.offset : block.offset + block.width].T)
+
+    def add(self, texts: Sequence[str], encoded: dict, out: np.ndarray) -> None:
+        if "text" not in encoded:
+            encoded["text"] = encode(texts)
+        cps, offsets = encoded["text"]
+        _kernels().lexicon_block(
+            cps,
+            offsets,
+            self.group_topic,
+            self.group_hide,
+            self.group_ci,
+            self.group_root,
+            self.exact_classes,
+            self.loose_classes,
+            self.exact_edge,
+            self.loose_edge,
+            self.trans,
+            self.term_end,
+            self.coef_t,
+            out,
+        )
+
+
+class CompiledScorer:
+    """A portable model's linear scores from compiled kernels: ``decision(texts)`` is
+    :meth:`PortableModel.decision` for any batch, within 1e-12.
+
+    ``hash_bits`` below 64 keeps only that many bits of each n-gram hash: for tests, to force
+    collisions.
+    """
+
+    def __init__(self, model: PortableModel, hash_bits: int = 64, memo_words: int = MEMO_WORDS):
+        if memo_words < 1 or memo_words & (memo_words - 1):
+            raise ValueError(f"memo_words must be a power of two, not {memo_words}")
+        # The kernels run without the GIL and the word memo is shared: one batch at a time
+        # (threads of a Dask worker share the model).
+        self._lock = threading.Lock()
+        coef = np.ascontiguousarray(model.coef, dtype=np.float64)
+        self.intercept = np.asarray(model.intercept, dtype=np.float64)
+        self.blocks: list[_TfidfBlock | _LexiconBlock] = [
+            _TfidfBlock(block, coef, hash_bits, memo_words)
+            if block.kind == "tfidf"
+            else _LexiconBlock(block, coef)
+            for block in model.blocks
+        ]
+        _every_code_point.cache_clear()
+
+    def forget(self) -> None:
+        """Empty the word memo, as in a fresh process (for benchmarks)."""
+        with self._lock:
+            for block in self.blocks:
+                if hasattr(block, "memo"):
+                    block.memo[:] = 0
+                    block.memo_fill[:] = 0
+
+    def decision(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, k) linear scores before the logistic link, in steps of about ``BATCH_CHARS``
+        characters."""
+        with self._lock:
+            return self._decision(list(texts))
+
+    def _decision(self, texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), len(self.intercept)), dtype=np.float64)
+        out[:] = self.intercept
+        start, size = 0, 0
+        for end, text in enumerate(texts, 1):
+            size += len(text)
+            if size >= BATCH_CHARS or end == len(texts):
+                step, encoded = texts[start:end], {}
+                for block in self.blocks:
+                    block.add(step, encoded, out[start:end])
+                start, size = end, 0
+        return out
+
+
+def _lock_paths() -> tuple[str, str]:
+    """The lock file that serialises compiling, and the marker that says the kernels of this
+    source, numba version and cache setting were compiled once already (temp directory)."""
+    import hashlib
+
+    import numba
+
+    from topictag import _kernels
+
+    key = hashlib.sha1()
+    with open(_kernels.__file__, "rb") as fh:
+        key.update(fh.read())
+    for part in (_kernels.__file__, numba.__version__, os.environ.get("NUMBA_CACHE_DIR", "")):
+        key.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    base = os.path.join(tempfile.gettempdir(), f"topictag-kernels-{os.getuid()}")
+    return base + ".lock", f"{base}-{key.hexdigest()[:16]}.ready"
+
+
+@contextlib.contextmanager
+def _compile_lock() -> Iterator[None]:
+    """Until the kernels have been compiled once, one process at a time compiles or loads
+    them: worker processes started together on an empty cache compile once (the first writes
+    the cache, the others load it). Afterwards, no lock."""
+    lock, ready = _lock_paths()
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        fcntl = None
+    if fcntl is None or os.path.exists(ready):
+        yield
+        return
+    try:
+        handle = open(lock, "a")  # noqa: SIM115
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+            if _kernels().NO_CACHE_REASON is None:
+                with contextlib.suppress(OSError):
+                    open(ready, "a").close()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def compiled_scorer(model: PortableModel) -> CompiledScorer | None:
+    """The compiled scorer of ``model``, its kernels compiled (or loaded from the cache); None,
+    with one warning per process, where numba is missing or fails, or the model has a setting
+    the kernels do not implement."""
+    try:
+        _kernels()  # imports numba, compiles nothing yet
+        with _compile_lock():
+            scorer = CompiledScorer(model)
+            scorer.decision(["Warm up: kernels compile or load here, not in the first batch."])
+        return scorer
+    except Exception as exc:  # ImportError, numba's compile errors, NotCompilable
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if not _WARNED:
+            _WARNED.append(reason)
+            warnings.warn(
+                f"topictag: compiled scorer unavailable ({reason}); scoring with numpy",
+                CompiledScorerWarning,
+                stacklevel=2,
+            )
+        return None

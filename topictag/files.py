@@ -1,0 +1,175 @@
+"""Files read and written safely: regular files only, written whole or not at all.
+
+- :func:`read_regular` reads a regular file (or a symbolic link to one) and refuses anything
+  else before reading a byte: a device such as ``/dev/zero`` never ends, and a FIFO with no
+  writer would wait forever (it is opened without blocking, then refused).
+- :func:`write_atomic` writes to a temporary name beside the target, fsyncs and renames, so
+  a full disk or a crash leaves the previous file (or none), never a torn one.
+- Temporary names carry the writer's process id (:func:`temp_name`); :func:`remove_stale`
+  removes those that a killed run left behind.
+
+Standard library only: the tagging path imports this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+import time
+from pathlib import Path
+
+#: A temporary file or directory is removed by a later run only when its writer's process is
+#: gone and it has not changed for this many seconds (a live writer on another machine sharing
+#: the directory may carry a process id that is free here).
+STALE_SECONDS = 60.0
+
+
+class TooLarge(ValueError):
+    """More bytes than the caller's limit."""
+
+
+def kind(mode: int) -> str:
+    """What a file of this ``st_mode`` is, for a message: "a FIFO", "a device", ..."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _check_regular(path: str | os.PathLike, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+    what = kind(mode)
+    if what == "a device":  # /dev/zero, a disk: read whole, never ends
+        raise ValueError("a device, not a file")
+    raise ValueError(f"{what}, not a regular file")
+
+
+def read_regular(path: str | os.PathLike, limit: int | None = None) -> bytes:
+    """The content of a regular file (or a symbolic link to one).
+
+    ``ValueError`` for a device, FIFO or socket (nothing is read), ``IsADirectoryError`` for a
+    directory, :class:`TooLarge` for more than ``limit`` bytes, ``OSError`` as ``open`` raises.
+    """
+    _check_regular(path, os.stat(path).st_mode)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    with open(os.open(path, flags), "rb") as fh:  # a FIFO swapped in meanwhile cannot block
+        _check_regular(path, os.fstat(fh.fileno()).st_mode)
+        return read_limited(fh, limit)
+
+
+def read_limited(stream, limit: int | None) -> bytes:
+    """All of ``stream``, or :class:`TooLarge` past ``limit`` bytes."""
+    if limit is None:
+        return stream.read()
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"over {limit:,} bytes")
+    return data
+
+
+def temp_name(path: Path, suffix: str = "tmp") -> Path:
+    """A hidden name beside ``path`` for a file being written: ``.NAME.PID-RANDOM.SUFFIX``."""
+    return path.parent / f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.{suffix}"
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` to ``fd`` (a short write to a regular file is rare)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Put ``data`` in ``path`` whole or not at all: written under a temporary name beside it,
+    fsynced, renamed over it. ``OSError`` (full disk, read-only file system) leaves ``path`` as
+    it was and no temporary file; those that killed runs left are removed."""
+    path = Path(path)
+    remove_stale(path)
+    tmp = temp_name(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new file in ``directory`` durable (where the system allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs here (True when it cannot be told)."""
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would send Ctrl-C on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale(path: Path, now: float | None = None) -> list[Path]:
+    """Remove the temporary files and directories named after ``path`` (see :func:`temp_name`)
+    that a run killed before it could clean up left beside it: their process is gone and they
+    have not changed for :data:`STALE_SECONDS`. Returns what was removed."""
+    path = Path(path)
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)-[0-9a-f]+\.(?:tmp|old)")
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if not match or pid_alive(int(match.group(1))):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime < STALE_SECONDS:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                import shutil
+
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def cannot_write(path: str | os.PathLike, exc: OSError) -> str:
+    """The one-line reason a write failed: ``PATH: cannot write (No space left on device)``."""
+    return f"{path}: cannot write ({exc.strerror or exc})"

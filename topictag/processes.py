@@ -1,0 +1,108 @@
+"""Worker processes that never outlive the run that started them.
+
+Batch tagging and training's cross-validation use :func:`worker_pool`: a
+``ProcessPoolExecutor`` whose workers are started with ``spawn`` (the parent may hold threads,
+which ``fork`` does not copy safely), ignore Ctrl-C (the parent handles it) and, on Linux, ask
+the kernel to send them SIGTERM when the parent dies (``prctl(PR_SET_PDEATHSIG)``), so that a
+``kill -9`` of the parent takes its workers with it, and with them the multiprocessing
+resource tracker, which exits when the last of them has gone. :func:`stop_workers` ends them at
+once when a run is interrupted, instead of letting each finish its task.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+#: prctl option: the signal a process gets when its parent dies (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Have this process get SIGTERM when its parent ``parent`` dies (Linux; elsewhere only the
+    check below). Exits at once if the parent is already gone."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl (another C library): best effort
+            pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _start_worker(parent: int, initializer: Callable | None, initargs: tuple) -> None:
+    die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def worker_pool(n: int, initializer: Callable | None = None, initargs: tuple = ()):
+    """A ``ProcessPoolExecutor`` of ``n`` spawned workers that die with this process.
+
+    Its tasks and initializer must be functions of the package. The workers do not run the
+    ``__main__`` script again (as joblib's workers do not), so a script that calls ``train`` or
+    ``tag_corpus`` needs no ``if __name__ == "__main__":`` guard. Submit tasks from the thread
+    that created the pool: the parent-death signal follows the thread that started a worker.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    class Pool(ProcessPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            with _main_hidden():  # a worker is started by submit, when one is needed
+                return super().submit(fn, *args, **kwargs)
+
+    return Pool(
+        n,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
+    )
+
+
+@contextmanager
+def _main_hidden() -> Iterator[None]:
+    """A bare ``__main__`` while workers start: ``spawn`` would run the real one in each."""
+    import types
+
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
+def stop_workers(executor) -> None:
+    """Shut ``executor`` down now: queued tasks are dropped and running workers terminated
+    (their results would be thrown away), so an interrupted run exits at once."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        try:
+            process.terminate()
+        except (OSError, ValueError, AttributeError):  # already gone
+            pass
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold back SIGINT and SIGTERM while the body runs (one that arrives meanwhile is
+    delivered right after), so that a step that must not be cut in two is not."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
