@@ -225,8 +225,8 @@ UNSEEN_FOLDS = 4
 #: fastText, the peer: multi-label (one-vs-all), word bigrams, trained on the same rows.
 FASTTEXT = {"loss": "ova", "wordNgrams": 2, "epoch": 25, "thread": 2, "verbose": 0}
 UNSEEN_KINDS = {
-    "topictag": "compiled kernels",
-    "numpy": "topictag with numpy",
+    "topictag": "topictag (compiled)",
+    "numpy": "topictag (numpy)",
     "sklearn": "scikit-learn pipeline",
     "fasttext": "fastText",
 }
@@ -308,6 +308,7 @@ def _fold_tagger(kind: str, where: Path):
         return _sklearn_tagger(model, joblib.load(where / "pipeline.joblib"))
     if kind == "fasttext":
         fasttext = _fasttext()
+        fasttext.FastText.eprint = lambda *args, **kwargs: None  # a notice on every load
         ft = fasttext.load_model(str(where / "fasttext.bin"))
         order = [f"__label__{t.replace(' ', '_')}" for t in model.topics]
 

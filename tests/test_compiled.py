@@ -20,6 +20,7 @@ from topictag.compiled import CompiledScorer, CompiledScorerWarning, char_table
 from topictag.lexicon import load_lexicon
 from topictag.pipeline import build_pipeline
 from topictag.scorer import PortableModel
+from topictag.topics import load_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTHORED = ROOT / "labels" / "authored.jsonl"
@@ -28,9 +29,9 @@ SHIPPED = ROOT / "model"
 
 @pytest.fixture
 def compiled_path(monkeypatch):
-    """Every batch of more than no characters goes to the compiled kernels."""
+    """Every batch goes to the compiled kernels, even an empty one."""
     monkeypatch.setattr(scorer, "COMPILED", True)
-    monkeypatch.setattr(scorer, "PURE_PYTHON_CHARS", 0)
+    monkeypatch.setattr(scorer, "PURE_PYTHON_CHARS", -1)
     monkeypatch.setattr(scorer, "COMPILED_CHARS", 0)
 
 
@@ -88,16 +89,18 @@ def test_the_shipped_model_scores_as_numpy_does(seed_rows, compiled_path):
         texts = [r["text"] for r in seed_rows] + [json.loads(line)["text"] for line in fh]
     ours = np.asarray(portable.decision(texts))
     assert np.abs(ours - numpy_decision(portable, texts)).max() <= 1e-12
-    one_by_one = np.vstack([portable._compiled[0].decision([t]) for t in texts[:50]])
+    alone = scorer.normalize_all(texts[:50], portable.normalize)  # as decision() does first
+    one_by_one = np.vstack([portable._compiled[0].decision([t]) for t in alone])
     assert np.abs(one_by_one - ours[:50]).max() <= 1e-12
     tfidf = [b for b in portable._compiled[0].blocks if hasattr(b, "collisions")]
     assert [b.collisions for b in tfidf] == [0, 0]
 
 
 def _hostile_strings() -> list[str]:
-    lexicon = load_lexicon(ROOT / "labels", ["gas", "oil", "transport corridor", "diplomacy",
-                                             "sanctions"])  # fmt: skip
+    lexicon = load_lexicon(ROOT / "labels", [t.name for t in load_topics(ROOT / "labels")])
     terms = sorted({t.lstrip("!") for terms in lexicon.values() for t in terms})
+    terms += ["tear gas", "gas station", "olive oil", "Oil of Olay", "sanctions on players"]
+    terms += ["İstanbul hub", "ſhale", "shale", "SHALE", "istanbul hub", "Tear Gas Station"]
     odd = [
         "İ", "İstanbul", "ı", "ſ", "\u212a", "ß", "ǅ", "ﬁ", "Σ", "ΟΔΟΣ", "ΣΑΣ.", "e\u0301",
         "\u0301", "\u20dd", "𝔤𝔞𝔰", "😀", "𐐀", "\U0001f1f7\U0001f1fa", "\t", "\n", "\r",
@@ -125,18 +128,32 @@ HOSTILE = st.lists(
 )
 
 
-@settings(max_examples=80, deadline=None)
-@given(st.lists(HOSTILE, min_size=1, max_size=4))
-def test_same_probabilities_on_hostile_unicode(both, texts):
+@pytest.fixture(scope="module")
+def hiding(seed_rows, topics):
+    """A model whose lexicon has exclusion phrases and case-sensitive terms with odd letters."""
+    lexicon = {
+        "gas": ["gas", "natural gas", "LNG", "İstanbul hub", "!tear gas", "!gas station"],
+        "oil": ["oil", "OPEC+", "Brent", "ſhale", "!olive oil", "!Oil of Olay"],
+        "sanctions": ["sanctions", "SDN", "!sanctions on players"],
+    }
+    return fitted(seed_rows, topics, lexicon)
+
+
+@pytest.mark.parametrize("model", ["both", "hiding"])
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(HOSTILE, min_size=1, max_size=4))
+def test_same_probabilities_on_hostile_unicode(request, model, texts):
     """Non-BMP characters, combining marks, letters whose lowercase is longer ('İ'), Unicode
-    spaces, control characters, lone surrogates, very long words, lexicon terms in any case."""
-    pipeline, portable = both
+    spaces, control characters, lone surrogates, very long words, lexicon terms and exclusion
+    phrases in any case."""
+    pipeline, portable = request.getfixturevalue(model)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(scorer, "COMPILED", True)
-        mp.setattr(scorer, "PURE_PYTHON_CHARS", 0)
+        mp.setattr(scorer, "PURE_PYTHON_CHARS", -1)
         mp.setattr(scorer, "COMPILED_CHARS", 0)
         ours = np.asarray(portable.scores(texts))
         linear = np.asarray(portable.decision(texts))
+    assert portable._compiled[0] is not None
     assert np.abs(ours - pipeline.predict_proba(texts)).max() <= 1e-9
     assert np.abs(linear - numpy_decision(portable, texts)).max() <= 1e-12
 
@@ -208,7 +225,7 @@ def test_without_numba_numpy_scores_with_one_warning(model_dir, monkeypatch, see
     monkeypatch.delitem(sys.modules, "topictag._kernels", raising=False)
     monkeypatch.setattr(compiled, "_WARNED", [])
     monkeypatch.setattr(scorer, "COMPILED_CHARS", 0)
-    monkeypatch.setattr(scorer, "PURE_PYTHON_CHARS", 0)
+    monkeypatch.setattr(scorer, "PURE_PYTHON_CHARS", -1)
     portable = PortableModel.load(model_dir)
     texts = [r["text"] for r in seed_rows]
     with pytest.warns(CompiledScorerWarning, match="scoring with numpy"):
@@ -300,3 +317,18 @@ def test_without_a_writable_cache_directory_the_kernels_compile_in_memory(tmp_pa
     for c in b"gas":
         fnv = ((fnv ^ c) * 0x100000001B3) % 2**64
     assert out["hash"] == fnv
+
+
+def test_small_batches_move_to_the_kernels_once_they_add_up(model_dir, monkeypatch):
+    """numpy scores large batches until they reach COMPILED_CHARS in all (loading numba and
+    the kernels takes about a second); then the compiled kernels score every one."""
+    monkeypatch.setattr(scorer, "PURE_PYTHON_CHARS", 100)
+    monkeypatch.setattr(scorer, "COMPILED_CHARS", 1000)
+    portable = PortableModel.load(model_dir)
+    batch = ["Gas flows through the pipeline to Europe. " * 10]  # 430 characters
+    portable.decision(batch)
+    portable.decision(batch)
+    assert portable._compiled == []  # 860 characters: numpy
+    portable.decision(batch)
+    assert portable._compiled[0] is not None  # 1,290: compiled from now on
+    portable.decision(["gas"])  # plain Python still scores the smallest batches

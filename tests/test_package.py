@@ -133,3 +133,14 @@ def test_readme_documents_tag_corpus_with_its_real_arguments():
     (call,) = re.findall(r"`(tag_corpus\(.*?\))`", README, re.S)
     names = re.findall(r"(\w+)=", call) + re.findall(r"\((\w+),", call)
     assert set(names) <= set(inspect.signature(topictag.tag_corpus).parameters), call
+
+
+def test_readme_figures_are_those_of_the_shipped_model():
+    """The figures between the README's metrics markers come from model/metrics.json
+    (refresh them with `python -m topictag.card` after training)."""
+    import json
+
+    from topictag.card import update_readme
+
+    metrics = json.loads((ROOT / "model" / "metrics.json").read_text(encoding="utf-8"))
+    assert update_readme(README, metrics) == README

@@ -92,8 +92,9 @@ def model_card(metrics: dict) -> str:
         "# topictag model card",
         "",
         "## Intended use",
-        "Tagging English news paragraphs and articles about the energy geopolitics of Russia, the "
-        "South Caucasus, Central Asia, Iran and Turkey with the topics: "
+        "Tagging English news paragraphs and articles about energy geopolitics (born from "
+        "articles on Russia, the South Caucasus, Central Asia, Iran and Turkey, and trained for "
+        "the world's oil, gas, shipping and sanctions news) with the topics: "
         + ", ".join(metrics["topics"])
         + ". A screening aid for analysts; not a substitute for reading.",
         "",
@@ -143,3 +144,41 @@ def model_card(metrics: dict) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+README_START, README_END = "<!-- metrics -->", "<!-- /metrics -->"
+
+
+def readme_metrics(metrics: dict) -> str:
+    """The README's figures block: the summary of every evaluation, per-topic figures leaving
+    one real article out, and the development set."""
+    evaluation = metrics.get("evaluation", {})
+    parts = [summary_table(evaluation)]
+    if "leave_one_article_out" in evaluation:
+        parts += [
+            "Per topic, leave one real article out:",
+            metrics_table(evaluation["leave_one_article_out"]),
+        ]
+    if evaluation.get("dev"):
+        dev = evaluation["dev"]
+        parts += [dev_paragraph(dev, metrics["data"].get("dev", {})), metrics_table(dev)]
+    return "\n\n".join(parts)
+
+
+def update_readme(readme: str, metrics: dict) -> str:
+    """``readme`` with the text between the metrics markers replaced by
+    :func:`readme_metrics` (``python -m topictag.card`` does it for README.md)."""
+    head, rest = readme.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_START}\n{readme_metrics(metrics)}\n{README_END}{tail}"
+
+
+if __name__ == "__main__":  # python -m topictag.card [MODEL_DIR]: refresh README.md's figures
+    import json
+    import sys
+    from pathlib import Path
+
+    model = Path(sys.argv[1] if len(sys.argv) > 1 else "model")
+    readme = Path("README.md")
+    metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
+    readme.write_text(update_readme(readme.read_text(encoding="utf-8"), metrics), "utf-8")

@@ -499,9 +499,7 @@ def evaluate(
     ] = None,
     errors: Annotated[
         bool,
-        typer.Option(
-            "--errors", help="Also list every row the model gets wrong, worst first."
-        ),
+        typer.Option("--errors", help="Also list every row the model gets wrong, worst first."),
     ] = False,
 ) -> None:
     """Score the model on labelled paragraphs.

@@ -130,6 +130,7 @@ class _TfidfBlock:
         # characters are keyed by their code points; word n-grams of at most six tokens by
         # their tokens' ids, each token found by its hash and confirmed by comparing code
         # points; anything else by the hash of the whole string, confirmed the same way.
+        word_ids = self.analyzer == "word" and self.default_tokens and self.max_n <= 6
         if self.analyzer == "char_wb" and self.max_n <= 6:
             self.mode = "chars"
             self.table = _kernels().build_packed_table(
@@ -140,9 +141,9 @@ class _TfidfBlock:
             #: a collision costs probe steps, never a wrong count.
             self.collisions = 0
             self.vcps = np.zeros(0, dtype=np.uint32)  # the table holds the n-grams
-        elif self.analyzer == "word" and self.default_tokens and self.max_n <= 6:
+        elif word_ids and (tables := self._token_tables(vocabulary)) is not None:
             self.mode = "token ids"
-            self.table, self.token_table, self.collisions = self._token_tables(vocabulary)
+            self.table, self.token_table, self.collisions = tables
         else:
             self.mode = "hashed"
             self.table, self.collisions = self._hashed(self.vcps, self.voff)
@@ -155,15 +156,16 @@ class _TfidfBlock:
         table = k.build_table(hashes, offsets, _table_bits(len(hashes)))
         return table, len(hashes) - len(np.unique(hashes))
 
-    def _token_tables(self, vocabulary: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
-        """The n-grams keyed by their tokens' ids, and the tokens (``vcps``, ``voff`` become
-        the tokens' code points) by hash."""
+    def _token_tables(self, vocabulary: list[str]) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """The n-grams keyed by their tokens' ids, and the tokens by hash (``vcps`` and
+        ``voff`` become the tokens' code points), with the tokens' hash collisions; None if
+        there are too many distinct tokens."""
         tokens: dict[str, int] = {}
         sequences = [
             [tokens.setdefault(t, len(tokens)) + 1 for t in v.split(" ")] for v in vocabulary
         ]
-        if len(tokens) >= 2**21 - 2:
-            raise NotCompilable("more than two million distinct tokens")
+        if len(tokens) >= 2**21 - 2:  # token ids take 21 bits in a key: hash whole n-grams
+            return None
         ids = np.fromiter((i for seq in sequences for i in seq), dtype=np.uint32)
         id_off = np.zeros(len(sequences) + 1, dtype=np.int64)
         np.cumsum([len(seq) for seq in sequences], out=id_off[1:])

@@ -91,13 +91,13 @@ def build_features(
     return FeatureUnion(parts)
 
 
-def build_classifier(C: float = 8.0) -> OneVsRestClassifier:
-    """One class-balanced logistic regression per topic (dual liblinear: many more features
-    than paragraphs)."""
+def build_classifier(C: float = 8.0, balanced: bool = True) -> OneVsRestClassifier:
+    """One logistic regression per topic (dual liblinear: many more features than
+    paragraphs), class-balanced unless ``balanced=False``."""
     return OneVsRestClassifier(
         LogisticRegression(
             C=C,
-            class_weight="balanced",
+            class_weight="balanced" if balanced else None,
             solver="liblinear",
             dual=True,
             max_iter=5000,
@@ -112,6 +112,7 @@ def build_pipeline(
     topics: Sequence[str] | None = None,
     char_min_df: int = 2,
     normalize: str | None = NFKC_CF,
+    balanced: bool = True,
 ) -> Pipeline:
     """The topictag model for one setting of its hyperparameters.
 
@@ -123,7 +124,7 @@ def build_pipeline(
         steps
         + [
             ("features", build_features(lexicon, topics, char_min_df)),
-            ("classifier", build_classifier(C)),
+            ("classifier", build_classifier(C, balanced)),
         ]
     )
 

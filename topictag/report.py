@@ -125,16 +125,26 @@ def html_report(
     order = {t: i for i, t in enumerate(topics)}
     legend = "".join(_badge(t, i) for i, t in enumerate(topics))
     body = "\n".join(_article(r, order, n) for n, r in enumerate(results))
+    return page(
+        title,
+        _CSS,
+        f"<h1>{escape(title)}</h1>\n"
+        f'<div class="legend"><span class="muted">Topics of the model: </span>{legend}</div>\n'
+        '<p class="muted">Badges: a paragraph\'s topics with their scores. Highlighted: the '
+        "words that pushed each topic up most (hover for their weights).</p>\n"
+        f"{body}",
+    )
+
+
+def page(title: str, css: str, body: str) -> str:
+    """A self-contained HTML document: inline CSS, and a content security policy that lets the
+    browser load nothing (no script, font, image or network request)."""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f"<h1>{escape(title)}</h1>\n"
-        f'<div class="legend"><span class="muted">Topics of the model: </span>{legend}</div>\n'
-        '<p class="muted">Badges: a paragraph\'s topics with their scores. Highlighted: the '
-        "words that pushed each topic up most (hover for their weights).</p>\n"
+        f"<title>{escape(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n"
         f"{body}\n</body>\n</html>\n"
     )

@@ -57,9 +57,10 @@ SCORE_BATCH_CHARS = 50_000
 #: False keeps them on numpy.
 COMPILED = True
 
-#: Batches of at least this many characters go to the compiled kernels, smaller ones to numpy
-#: until the kernels are loaded: importing numba and loading the kernels takes about a second,
-#: the time numpy needs for some 400,000 characters.
+#: Once a model has this many characters to score in batches too large for plain Python (in
+#: one batch or over several), they go to the compiled kernels, before that to numpy: importing
+#: numba and loading the kernels takes about a second, the time numpy needs for some 400,000
+#: characters.
 COMPILED_CHARS = 500_000
 
 
@@ -233,6 +234,7 @@ class PortableModel:
         self._arrays = arrays
         self._numpy: dict[str, np.ndarray] = {}
         self._compiled: list = []  # [CompiledScorer or None] once tried
+        self._batch_chars = 0  # characters scored in batches too large for plain Python
         self._coef_rows = arrays["coef"].rows()
         self._intercept = arrays["intercept"].values.tolist()
         self.blocks: list[_Block] = []
@@ -301,15 +303,16 @@ class PortableModel:
 
         A text's scores do not depend on the other texts of the batch. Batches of at most
         ``PURE_PYTHON_CHARS`` characters are scored in plain Python; larger ones by the
-        compiled kernels when the batch has at least ``COMPILED_CHARS`` characters (or they
-        are loaded already) and numba works, else with numpy in vectorised steps of at most
-        ``SCORE_BATCH_CHARS`` characters. Texts are normalised first when the model says so.
+        compiled kernels once such batches have reached ``COMPILED_CHARS`` characters in all
+        and numba works, else with numpy in vectorised steps of at most ``SCORE_BATCH_CHARS``
+        characters. Texts are normalised first when the model says so.
         """
         texts = normalize_all(texts, self.normalize)
         total = sum(map(len, texts))
         if total <= PURE_PYTHON_CHARS:
             return [self._decision_one(text) for text in texts]
-        if COMPILED and (total >= COMPILED_CHARS or self._compiled):
+        self._batch_chars += total if COMPILED else 0
+        if COMPILED and (self._batch_chars >= COMPILED_CHARS or self._compiled):
             if not self._compiled:
                 from topictag.compiled import compiled_scorer
 

@@ -94,6 +94,7 @@ def _fit(texts, y, params, lexicon, topics):
         lexicon=lexicon if params.get("lexicon") else None,
         topics=topics,
         char_min_df=_char_min_df(len(texts)),
+        balanced=params.get("balanced", True),
     )
     with _constant_labels_expected():
         pipeline.fit(list(texts), y)
@@ -116,7 +117,8 @@ def _fold_predictions(train_texts, y_train, val_texts, configs, lexicon_train, l
             if params.get("lexicon"):
                 a = sparse.hstack([x_train, lexicon_train]).tocsr()
                 b = sparse.hstack([x_val, lexicon_val]).tocsr()
-            classifier = build_classifier(params["C"]).fit(a, y_train)
+            classifier = build_classifier(params["C"], params.get("balanced", True))
+            classifier = classifier.fit(a, y_train)
             out.append(np.asarray(classifier.predict_proba(b), dtype=np.float64))
     return out
 

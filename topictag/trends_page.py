@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from topictag.report import _CSS, _badge, highlighted, topic_colour
+from topictag.report import _CSS, _badge, highlighted, page, topic_colour
 from topictag.tagger import ParagraphResult
 
 _PAGE_CSS = """
@@ -499,13 +499,4 @@ def html_page(figures: dict, title: str | None = None) -> str:
         "with their evidence highlighted (hover for weights).</p>",
         _terms_section(figures, order),
     ]
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta http-equiv="Content-Security-Policy" '
-        "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{_CSS}{_PAGE_CSS}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body>\n</html>\n"
-    )
+    return page(title, _CSS + _PAGE_CSS, "\n".join(body))
