@@ -441,31 +441,10 @@ def peak_memory(size_mb: int, num_proc: int, workdir: str | None) -> dict:
         output = tmp / "tagged.parquet"
         command = [str(CLI), "tag", "--input", str(corpus), "--output", str(output)]
         command += ["--num-proc", str(num_proc)]
-        start = time.perf_counter()
         with open(tmp / "summary.json", "wb") as out:
-            process = subprocess.Popen(command, cwd=ROOT, stdout=out)
-            peak = [0]
-            sampling = Path("/proc/self/smaps_rollup").exists()
-
-            def sample() -> None:
-                while process.returncode is None:
-                    peak[0] = max(peak[0], _tree_memory(process.pid))
-                    time.sleep(0.2)
-
-            sampler = threading.Thread(target=sample, daemon=True)
-            if sampling:
-                sampler.start()
-            # wait4: the largest resident size of this run's processes alone
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - start
-        if sampling:
-            sampler.join()
-        if process.returncode != 0:
-            raise SystemExit(f"bench: the corpus run failed ({process.returncode})")
-        stdout = (tmp / "summary.json").read_bytes()
-        largest = usage.ru_maxrss * 1024  # KiB on Linux
-        summary = json.loads(stdout)
+            measured = _measured(command, out)
+        summary = json.loads((tmp / "summary.json").read_bytes())
+        seconds = measured["seconds"]
         return {
             "command": " ".join(["topictag", *command[1:]]).replace(str(tmp), "$TMP"),
             "corpus_mb": size / 1e6,
@@ -473,8 +452,8 @@ def peak_memory(size_mb: int, num_proc: int, workdir: str | None) -> dict:
             "tagged": summary["tagged"],
             "seconds": seconds,
             "rows_per_s": rows / seconds,
-            "peak_pss_all_processes_mb": peak[0] / 1e6 if sampling else None,
-            "peak_rss_largest_process_mb": largest / 1e6,
+            "peak_pss_all_processes_mb": measured["peak_pss_all_processes_mb"],
+            "peak_rss_largest_process_mb": measured["peak_rss_largest_process_mb"],
             "output_mb": output.stat().st_size / 1e6,
         }
     finally:
@@ -742,7 +721,9 @@ def main() -> None:
     parser.add_argument("--workdir", help="where to write the corpus (default: system temp)")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument(
-        "--only", choices=["report"], help="report: only `topictag report` on a tagged corpus"
+        "--only",
+        choices=["report", "corpus"],
+        help="report: only `topictag report` on a tagged corpus; corpus: only the corpus run",
     )
     parser.add_argument(
         "--report-rows", type=int, help="rows of the report's corpus (default 1,000,000)"
@@ -756,6 +737,10 @@ def main() -> None:
     args = parser.parse_args()
     size_mb = args.corpus_mb or (50 if args.quick else 1000)
     report_rows = args.report_rows or (100_000 if args.quick else 1_000_000)
+    if args.only == "corpus":
+        memory = peak_memory(size_mb, args.num_proc, args.workdir)
+        print(json.dumps(memory, indent=2))
+        return
     if args.only == "report":
         results = {"report": report_speed(report_rows, args.workdir, args.report_format)}
         print("\n".join(report_lines(results["report"])))

@@ -527,3 +527,28 @@ def test_a_json_line_nested_too_deeply_is_a_bad_row(tmp_path, model_dir, on_erro
         return
     summary = tag_corpus(source, tmp_path / "out.jsonl", model=model_dir, on_error="skip")
     assert summary["tagged"] == 1 and summary["errors"] == [message]
+
+
+def test_with_workers_the_parent_never_loads_the_model(tmp_path, use_model, monkeypatch):
+    """With --num-proc 2 only the workers load the model (it reads the topics alone), and the
+    output is the same as one process's."""
+    import topictag.batch as batch
+
+    corpus = write_jsonl(
+        tmp_path / "c.jsonl",
+        [{"id": i, "text": t} for i, t in enumerate(["Brent crude rose.", "Gas via TAP."] * 3)],
+    )
+    one = batch.tag_corpus(corpus, tmp_path / "one.jsonl")
+    monkeypatch.setattr(batch, "load_model", lambda *a, **k: pytest.fail("parent loaded it"))
+    two = batch.tag_corpus(corpus, tmp_path / "two.jsonl", num_proc=2)
+    assert one["tagged"] == two["tagged"] == 6
+    read = (tmp_path / "one.jsonl").read_text, (tmp_path / "two.jsonl").read_text
+    assert read[0]() == read[1]()
+
+
+def test_a_threshold_out_of_range_is_refused_before_any_work(tmp_path, use_model):
+    import topictag.batch as batch
+
+    corpus = write_jsonl(tmp_path / "c.jsonl", [])
+    with pytest.raises(InputError, match="threshold"):
+        batch.tag_corpus(corpus, tmp_path / "o.jsonl", num_proc=2, threshold=1.5)

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from topictag import defaults
-from topictag.errors import InputError, TopictagError, WriteError, one_line
+from topictag.errors import InputError, ModelError, TopictagError, WriteError, one_line
 from topictag.files import cannot_write, fsync_dir, remove_stale, temp_name
 from topictag.tagger import Tagger, load_model
 
@@ -106,8 +106,13 @@ def tag_corpus(
         raise ValueError(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
     if num_proc < 1 or chunk_rows < 1:
         raise ValueError("num_proc and chunk_rows must be at least 1")
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise InputError(f"threshold must be a number from 0 to 1, not {threshold!r}")
     source, in_fmt, target, out_fmt = check_paths(input_path, output_path)
-    tagger = load_model(model, threshold)
+    # With workers, only they load the model: the parent needs its topics alone (some 150 MB
+    # less in all); a model the workers cannot load fails the first chunk, with its error.
+    tagger = load_model(model, threshold) if num_proc == 1 else None
+    topics = tagger.topics if tagger is not None else model_topics(defaults.model_dir(model))
 
     summary = {"input": str(source), "output": None if target is None else str(target)}
     counts = {"rows": 0, "tagged": 0, "skipped": 0}
@@ -131,7 +136,7 @@ def tag_corpus(
         chunks = _read_with_datasets(source, in_fmt, text_field, bad, chunk_rows)
     with (
         _progress_bar(source, in_fmt, progress) as bar,
-        _output(target, out_fmt, tagger.topics, str(source)) as writer,
+        _output(target, out_fmt, topics, str(source)) as writer,
         contextlib.closing(
             _tagged(chunks, tagger, num_proc, defaults.model_dir(model), threshold)
         ) as tagged,
@@ -487,6 +492,16 @@ def _progress_bar(source: Path, fmt: str, enabled: bool):
 _WORKER: dict = {}
 
 
+def model_topics(model_dir: Path) -> list[str]:
+    """A model's topics, read from its ``metrics.json`` without loading the model."""
+    from topictag.artifact import read_metrics
+
+    topics = read_metrics(model_dir).get("topics")
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise ModelError(f"{model_dir}: metrics.json has no list of topics; retrain")
+    return topics
+
+
 def _init_worker(model_dir: str, threshold: float | None) -> None:
     """Load the model once per worker process; Ctrl-C is left to the parent."""
     import signal
@@ -506,7 +521,7 @@ def _tag_texts(texts: list[str]) -> list[dict]:
 
 def _tagged(
     chunks: Iterable[_Chunk],
-    tagger: Tagger,
+    tagger: Tagger | None,
     num_proc: int,
     model_dir: Path,
     threshold: float | None,
