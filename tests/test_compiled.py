@@ -248,12 +248,23 @@ KERNEL_STATS = (
 )
 
 
-def test_a_second_process_loads_the_kernels_from_the_cache(both, model_dir):
+def _same_package() -> dict:
+    """An environment in which a child process imports the very topictag files this one did
+    (an installed copy and a checkout have caches of their own)."""
+    import topictag
+
+    return {**os.environ, "PYTHONPATH": str(Path(topictag.__file__).resolve().parent.parent)}
+
+
+def test_a_second_process_loads_the_kernels_from_the_cache(both, model_dir, tmp_path):
     """This process compiled the kernels (or loaded them) and cached them; another process
     loads them and compiles nothing."""
     assert compiled.compiled_scorer(both[1]) is not None
     command = [sys.executable, "-c", KERNEL_STATS, str(model_dir)]
-    out = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
+    run = subprocess.run(
+        command, capture_output=True, check=True, env=_same_package(), cwd=tmp_path
+    )
+    out = json.loads(run.stdout)
     assert out["compiled"] == 0 and out["loaded"] > 0
 
 
@@ -270,7 +281,7 @@ LOCKED = (
 def test_processes_compile_one_at_a_time_until_the_kernels_are_cached(tmp_path):
     """Worker processes started together on an empty cache: one compiles (and writes the
     cache) while the others wait, then load it. Once that is done, nobody waits any more."""
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env = {**_same_package(), "TMPDIR": str(tmp_path)}
     command = [sys.executable, "-c", LOCKED]
     pair = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE) for _ in range(2)]
     (a, b) = sorted(json.loads(p.communicate()[0]) for p in pair)
