@@ -516,6 +516,14 @@ def _starts(src, a, b, classes, edge, out):
 
 
 @_jit
+def _group_matches(ci, src, a, b, exact, loose, root, trans, term_end, spans):
+    """:func:`_matches` with the case-insensitive (``loose``) or case-sensitive (``exact``)
+    term starts, classes and edges, each a tuple (starts, n_starts, classes, edge)."""
+    starts, n_starts, classes, edge = loose if ci else exact
+    return _matches(src, a, b, starts, n_starts, root, classes, edge, trans, term_end, spans)
+
+
+@_jit
 def _matches(src, a, b, starts, n_starts, root, classes, edge, trans, term_end, spans):
     """Non-overlapping matches of one term alternation in ``src[a:b]``, leftmost first, the
     longest term at each place (the order of the regex's alternatives), each preceded and
@@ -593,34 +601,18 @@ def lexicon_block(
             for g in range(len(group_topic)):
                 if group_topic[g] != topic or not group_hide[g]:
                     continue
-                if group_ci[g]:
-                    found = _matches(
-                        src,
-                        lo,
-                        hi,
-                        lx,
-                        n_lx,
-                        group_root[g],
-                        loose_classes,
-                        loose_edge,
-                        trans,
-                        term_end,
-                        spans,
-                    )
-                else:
-                    found = _matches(
-                        src,
-                        lo,
-                        hi,
-                        ex,
-                        n_ex,
-                        group_root[g],
-                        exact_classes,
-                        exact_edge,
-                        trans,
-                        term_end,
-                        spans,
-                    )
+                found = _group_matches(
+                    group_ci[g],
+                    src,
+                    lo,
+                    hi,
+                    (ex, n_ex, exact_classes, exact_edge),
+                    (lx, n_lx, loose_classes, loose_edge),
+                    group_root[g],
+                    trans,
+                    term_end,
+                    spans,
+                )
                 if found:
                     if not blanked:
                         for q in range(a, b):
@@ -638,34 +630,18 @@ def lexicon_block(
             for g in range(len(group_topic)):
                 if group_topic[g] != topic or group_hide[g]:
                     continue
-                if group_ci[g]:
-                    counts[topic] += _matches(
-                        src,
-                        lo,
-                        hi,
-                        lx,
-                        n_lx,
-                        group_root[g],
-                        loose_classes,
-                        loose_edge,
-                        trans,
-                        term_end,
-                        spans,
-                    )
-                else:
-                    counts[topic] += _matches(
-                        src,
-                        lo,
-                        hi,
-                        ex,
-                        n_ex,
-                        group_root[g],
-                        exact_classes,
-                        exact_edge,
-                        trans,
-                        term_end,
-                        spans,
-                    )
+                counts[topic] += _group_matches(
+                    group_ci[g],
+                    src,
+                    lo,
+                    hi,
+                    (ex, n_ex, exact_classes, exact_edge),
+                    (lx, n_lx, loose_classes, loose_edge),
+                    group_root[g],
+                    trans,
+                    term_end,
+                    spans,
+                )
         for topic in range(n_topics):
             if counts[topic]:
                 v = math.log1p(counts[topic])
