@@ -373,10 +373,7 @@ def char_wb_block(
                     )
             for q in range(first, first + count):
                 hit = ids[q]
-                if counts[hit] == 0:
-                    touched[n_touched] = hit
-                    n_touched += 1
-                counts[hit] += 1
+                n_touched = _tally(hit, counts, touched, n_touched)
             i = j
         _add_row(d, counts, touched, n_touched, rows, sublinear, l2, acc, out)
 
@@ -448,11 +445,19 @@ def word_block(
                     continue
                 hit = _find_tokens(h & hmask, cps, starts, ends, i, n, table, vcps)
                 if hit >= 0:
-                    if counts[hit] == 0:
-                        touched[n_touched] = hit
-                        n_touched += 1
-                    counts[hit] += 1
+                    n_touched = _tally(hit, counts, touched, n_touched)
         _add_row(d, counts, touched, n_touched, rows, sublinear, l2, acc, out)
+
+
+@_jit
+def _tally(hit, counts, touched, n_touched):
+    """Count one occurrence of vocabulary entry ``hit``, noting it in ``touched`` the first
+    time; returns the new number of entries touched."""
+    if counts[hit] == 0:
+        touched[n_touched] = hit
+        n_touched += 1
+    counts[hit] += 1
+    return n_touched
 
 
 @_jit
@@ -495,10 +500,7 @@ def word_id_block(tids, doc_tok, min_n, max_n, hmask, table, rows, sublinear, l2
                     continue
                 hit = _find_packed(k1, k2, hmask, table)
                 if hit >= 0:
-                    if counts[hit] == 0:
-                        touched[n_touched] = hit
-                        n_touched += 1
-                    counts[hit] += 1
+                    n_touched = _tally(hit, counts, touched, n_touched)
         _add_row(d, counts, touched, n_touched, rows, sublinear, l2, acc, out)
 
 
