@@ -454,37 +454,48 @@ def _quiet_datasets():
         logger.setLevel(level)
 
 
-@contextlib.contextmanager
-def _progress_bar(source: Path, fmt: str, enabled: bool):
-    """A progress bar on stderr, shown only when stderr is a terminal: bytes of a JSON Lines
-    file, rows of a Parquet file (whose row count is known) or of a CSV file."""
-    from tqdm import tqdm
-
+def progress_total(source: Path, fmt: str) -> tuple[int | None, str]:
+    """What a progress bar over a corpus counts, (total, unit): the bytes of a JSON Lines
+    file, the rows of a Parquet file (None when it is not valid Parquet: its reader says so),
+    the rows of a CSV file (an unknown number)."""
     if fmt == "jsonl":
-        options = {"total": source.stat().st_size, "unit": "B", "unit_scale": True}
-    elif fmt == "parquet":
+        return source.stat().st_size, "B"
+    if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
             with pq.ParquetFile(source) as parquet:
-                total = parquet.metadata.num_rows
-        except (pa.ArrowException, OSError):  # not valid Parquet: the reader says so
-            total = None
-        options = {"total": total, "unit": "rows"}
-    else:
-        options = {"unit": "rows"}
+                return parquet.metadata.num_rows, "rows"
+        except (pa.ArrowException, OSError):
+            return None, "rows"
+    return None, "rows"
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int | None, unit: str, enabled: bool):
+    """A progress bar on stderr, shown only when ``enabled`` and stderr is a terminal."""
+    from tqdm import tqdm
+
     bar = tqdm(
-        desc=f"tagging {source.name}",
+        desc=description,
+        total=total,
+        unit=unit,
+        unit_scale=unit == "B",
         file=sys.stderr,
         disable=None if enabled else True,
         dynamic_ncols=True,
-        **options,
     )
     try:
         yield bar
     finally:
         bar.close()
+
+
+def _progress_bar(source: Path, fmt: str, enabled: bool):
+    """The bar of tagging a corpus: its bytes (JSON Lines) or rows (Parquet, CSV)."""
+    total, unit = progress_total(source, fmt) if enabled else (None, "rows")
+    return progress_bar(f"tagging {source.name}", total, unit, enabled)
 
 
 # Tagging -----------------------------------------------------------------------------------

@@ -637,11 +637,3 @@ def _parquet_rows(source: Source, rows: set[int]) -> dict[int, dict]:
                         }
             start += count
     return out
-
-
-def progress_total(source: Source) -> tuple[int | None, str]:
-    """The size of the first pass for a progress bar: (total, unit)."""
-    if source.fmt == "jsonl":
-        return source.path.stat().st_size, "B"
-    with _parquet_file(source.path) as parquet:
-        return parquet.metadata.num_rows, "rows"

@@ -21,7 +21,6 @@ gave the article the topic. The texts of the sampled rows are fetched in a secon
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
@@ -677,24 +676,9 @@ def _stderr(message: str) -> None:
     print(f"warning: {one_line(message)}", file=sys.stderr)
 
 
-@contextlib.contextmanager
 def _progress(source: Source, enabled: bool):
     """A progress bar of the first pass on stderr, shown only when stderr is a terminal."""
-    from tqdm import tqdm
+    from topictag.batch import progress_bar, progress_total
 
-    from topictag.tagged import progress_total
-
-    total, unit = progress_total(source) if enabled else (None, "rows")
-    bar = tqdm(
-        total=total,
-        unit=unit,
-        unit_scale=unit == "B",
-        desc=f"reading {source.path.name}",
-        file=sys.stderr,
-        disable=None if enabled else True,
-        dynamic_ncols=True,
-    )
-    try:
-        yield bar
-    finally:
-        bar.close()
+    total, unit = progress_total(source.path, source.fmt) if enabled else (None, "rows")
+    return progress_bar(f"reading {source.path.name}", total, unit, enabled)
