@@ -119,12 +119,16 @@ def test_kill_9_during_batch_tagging_takes_the_workers_with_it(tmp_path, big_cor
     assert temporaries(tmp_path) == [] and target.exists()
 
 
-def test_sigterm_during_batch_tagging_cleans_up_like_ctrl_c(tmp_path, big_corpus, model_dir):
+@pytest.mark.parametrize("delay", [0.0, 0.04, 0.12], ids=["at once", "soon", "later"])
+def test_sigterm_during_batch_tagging_cleans_up_like_ctrl_c(tmp_path, big_corpus, model_dir, delay):
+    """At any moment (a worker being started, chunks in flight) the run ends with one line:
+    no traceback from a half-started worker or from the pool's exit hook."""
     target = tmp_path / "out.jsonl"
     args = ["tag", "--input", str(big_corpus), "--output", str(target), "--num-proc", "2"]
     with running([*args, "--model", str(model_dir)]) as process:
-        workers = workers_started(process)
         wait_for(lambda: temporaries(tmp_path), 30)
+        time.sleep(delay)
+        workers = children(process.pid)
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 143
         assert process.stderr.read().decode().strip() == "error: terminated"
@@ -177,3 +181,21 @@ def test_cross_validation_in_worker_processes_equals_one_process(labels_dir):
     one = training.evaluate(data, lexicon, TEST_GRID, inner_folds=2, n_jobs=1, baselines=False)
     two = training.evaluate(data, lexicon, TEST_GRID, inner_folds=2, n_jobs=2, baselines=False)
     assert two == one
+
+
+def test_a_signal_waits_for_the_step_whichever_thread_receives_it():
+    """Python runs signal handlers in the main thread even when another thread got the
+    signal: the step is still finished first, and the signal handled right after."""
+    import threading
+
+    from topictag.processes import signals_deferred
+
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals_deferred():
+            sender = threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT))
+            sender.start()
+            sender.join()
+            time.sleep(0.05)  # an unheld handler would have run by now
+            finished.append(True)
+    assert finished == [True]

@@ -57,7 +57,9 @@ def worker_pool(n: int, initializer: Callable | None = None, initargs: tuple = (
 
     class Pool(ProcessPoolExecutor):
         def submit(self, fn, /, *args, **kwargs):
-            with _main_hidden():  # a worker is started by submit, when one is needed
+            # A worker is started by submit, when one is needed. Ctrl-C or SIGTERM waits until
+            # it has been handed its start-up data: cut off before, it would print a traceback.
+            with _main_hidden(), signals_deferred():
                 return super().submit(fn, *args, **kwargs)
 
     return Pool(
@@ -86,23 +88,41 @@ def stop_workers(executor) -> None:
     """Shut ``executor`` down now: queued tasks are dropped and running workers terminated
     (their results would be thrown away), so an interrupted run exits at once."""
     processes = list((getattr(executor, "_processes", None) or {}).values())
+    manager = getattr(executor, "_executor_manager_thread", None)  # shutdown forgets it
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         try:
             process.terminate()
         except (OSError, ValueError, AttributeError):  # already gone
             pass
+    # Let the pool's manager thread see its workers gone and close its pipes before the
+    # interpreter exits: left running, it can race the exit hook of concurrent.futures, which
+    # then writes to a pipe just closed and prints a traceback (Python 3.11).
+    if manager is not None:
+        manager.join(timeout=10)
 
 
 @contextmanager
 def signals_deferred() -> Iterator[None]:
     """Hold back SIGINT and SIGTERM while the body runs (one that arrives meanwhile is
-    delivered right after), so that a step that must not be cut in two is not."""
-    if not hasattr(signal, "pthread_sigmask"):
+    delivered right after), so that a step that must not be cut in two is not.
+
+    Held back where Python handles them: the main thread runs every Python signal handler,
+    whichever thread the kernel chose, so a signal mask on this thread alone would not do.
+    Outside the main thread (which cannot install handlers) the body runs as it is.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    held: list[int] = []
+    watched = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in watched}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in dict.fromkeys(held):
+            signal.raise_signal(s)  # to the handler that was there before
