@@ -105,6 +105,17 @@ def test_two_processes_give_the_same_file_as_one(tmp_path, model_dir, articles):
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
 
 
+def test_a_chunk_is_cut_at_a_million_characters_of_text(tmp_path):
+    """Chunks in flight are the parent's and workers' memory: 1,000 news-length articles are
+    cut into chunks as soon as their texts reach 1,000,000 characters, every row in order."""
+    rows = [{"id": i, "text": f"{i} " + "Gas flows to Europe. " * 80} for i in range(1000)]
+    source = write_jsonl(tmp_path / "c.jsonl", rows)
+    chunks = list(batch_module._read_jsonl(source, "text", None, 1000))
+    assert len(chunks) > 1
+    assert all(sum(map(len, chunk.texts[:-1])) < 1_000_000 for chunk in chunks)
+    assert [row["id"] for chunk in chunks for row in chunk.rows] == list(range(1000))
+
+
 def test_workers_do_not_read_ahead(model_dir, articles):
     """At most two chunks per worker are in flight: memory is bounded by the chunk size, not
     by the corpus."""
@@ -275,9 +286,86 @@ def test_lazy_export_from_the_package():
 # The command -------------------------------------------------------------------------------
 
 
+def test_a_worker_frees_the_python_vocabularies_once_the_kernels_score(
+    model_dir, articles, expected, monkeypatch
+):
+    """A --num-proc worker only tags chunks: once the compiled kernels score, its model holds
+    no vocabulary as Python strings or dicts (some 20 MB per worker), and tags as before."""
+    import signal
+
+    import scipy.linalg.cython_blas  # noqa: F401  (a worker refuses it; this process needs it)
+
+    import topictag.scorer as scorer
+    import topictag.tagger as tagger_module
+
+    monkeypatch.setattr(tagger_module, "_CACHE", {})  # the worker's model, not the tests'
+    monkeypatch.setattr(batch_module, "_WORKER", {})
+    monkeypatch.setattr(scorer, "COMPILED_CHARS", 0)
+    monkeypatch.setattr(scorer, "PURE_PYTHON_CHARS", 100)  # a small corpus: large batches
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        batch_module._init_worker(str(model_dir), None)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    texts = [r["text"] for r in articles]
+    results = batch_module._tag_texts(texts) + batch_module._tag_texts(texts[:1])
+    model = batch_module._WORKER["tagger"].model
+    assert model._lean
+    assert all("vocabulary" not in b.settings for b in model.blocks if b.kind == "tfidf")
+    assert [r["topics"] for r in results] == [e["topics"] for e in expected + expected[:1]]
+    for ours, theirs in zip(results, expected + expected[:1]):
+        assert all(abs(ours["scores"][t] - s) <= 1e-6 for t, s in theirs["scores"].items())
+
+
+WORKER_STATE = (
+    "import json, sys\n"
+    "from topictag import batch, scorer\n"
+    "scorer.COMPILED_CHARS = 0\n"
+    "batch._init_worker(sys.argv[1], None)\n"
+    "batch._tag_texts(['Gas flows through the pipeline to Europe. ' * 600])\n"
+    "print(json.dumps({'lean': batch._WORKER['tagger'].model._lean,\n"
+    "    'compiled': batch._WORKER['tagger'].model._compiled[0] is not None,\n"
+    "    'scipy.linalg': 'scipy.linalg' in sys.modules}))\n"
+)
+
+
+def test_a_worker_scores_with_the_kernels_without_importing_scipy(model_dir):
+    """numba imports scipy (some 15 MB) only for linear algebra in compiled code, which the
+    kernels do not use: a worker process refuses that import and still scores with them."""
+    env = {**os.environ, "PYTHONPATH": str(Path(topictag.__file__).parent.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER_STATE, str(model_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    state = json.loads(done.stdout)
+    assert state == {"lean": True, "compiled": True, "scipy.linalg": False}
+
+
 @pytest.fixture
 def runner(use_model):
     return CliRunner()
+
+
+@pytest.mark.parametrize("preset", [None, "jemalloc"])
+def test_cli_corpus_run_trims_the_parent_process(runner, tmp_path, articles, monkeypatch, preset):
+    """Arrow's own pool (mimalloc) held some 30 MB more of freed memory in the parent process
+    of a corpus run: `tag --input` sets ARROW_DEFAULT_MEMORY_POOL=system, unless it is set;
+    and it fixes glibc's mmap threshold, so large freed blocks go back to the system."""
+    fixed = []
+    monkeypatch.setattr(batch_module, "fixed_mmap_threshold", lambda: fixed.append(True))
+    if preset is None:
+        monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    else:
+        monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", preset)
+    source = write_corpus(tmp_path / "corpus.jsonl", articles)
+    target = tmp_path / "out.parquet"
+    result = runner.invoke(app, ["tag", "--input", str(source), "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    assert os.environ["ARROW_DEFAULT_MEMORY_POOL"] == (preset or "system")
+    assert fixed == [True]
 
 
 def test_cli_writes_the_output_and_prints_a_summary(runner, tmp_path, articles, expected):

@@ -4,6 +4,7 @@ back to numpy with one warning where numba is missing; its compiled code is cach
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -159,6 +160,8 @@ def test_same_probabilities_on_hostile_unicode(request, model, texts):
 
 
 SETTINGS = {
+    # lexicon features scaled by a factor that is not a power of two
+    "scaled lexicon": {"features__lexicon__scale": 0.3},
     # char n-grams longer than six characters (hashed, not packed), word trigrams, one-letter
     # tokens (a token pattern the kernels leave to Python's re)
     "long n-grams, own token pattern": {
@@ -274,7 +277,8 @@ LOCKED = (
     "with _compile_lock():\n"
     "    start = time.time()\n"
     "    time.sleep(0.5)\n"
-    "print(json.dumps([start, time.time()]))\n"
+    "    end = time.time()  # before the lock is released\n"
+    "print(json.dumps([start, end]))\n"
 )
 
 
@@ -343,3 +347,67 @@ def test_small_batches_move_to_the_kernels_once_they_add_up(model_dir, monkeypat
     portable.decision(batch)
     assert portable._compiled[0] is not None  # 1,290: compiled from now on
     portable.decision(["gas"])  # plain Python still scores the smallest batches
+
+
+def test_the_compiled_path_never_builds_the_python_vocabularies(model_dir, compiled_path):
+    """The n-gram -> column dicts (some 8 MB for the shipped model) are built by the first
+    plain-Python or numpy lookup, never for the kernels."""
+    portable = PortableModel.load(model_dir)
+    portable.decision(["Gas flows through the pipeline to Europe."] * 3)
+    assert portable._compiled[0] is not None
+    assert all(block.vocabulary is None for block in portable.blocks)
+
+
+def test_a_model_kept_for_the_kernels_frees_its_python_tables_and_scores_the_same(
+    model_dir, monkeypatch, seed_rows
+):
+    """A batch worker's model (keep_compiled_only): until a batch reaches the kernels nothing
+    changes; then the vocabularies as Python strings and dicts and the coefficients are freed,
+    and every later batch, even one plain Python would score, goes to the kernels, with the
+    same scores as a whole model's."""
+    monkeypatch.setattr(scorer, "PURE_PYTHON_CHARS", 100)
+    monkeypatch.setattr(scorer, "COMPILED_CHARS", 0)
+    texts = [r["text"] for r in seed_rows]
+    reference = numpy_decision(PortableModel.load(model_dir), texts)
+    lean = PortableModel.load(model_dir)
+    lean.keep_compiled_only()
+    assert lean.decision(["gas"]) and lean._compiled == []  # plain Python, as before
+    ours = np.asarray(lean.decision(texts))  # a large batch: the kernels, then the freeing
+    assert lean._compiled[0] is not None and lean._lean
+    assert np.abs(ours - reference).max() <= 1e-12
+    tfidf = [block for block in lean.blocks if block.kind == "tfidf"]
+    assert all(b.vocabulary is None and "vocabulary" not in b.settings for b in tfidf)
+    assert lean._coef_rows is None and "coef" not in lean._arrays
+    one = np.asarray(lean.decision(texts[:1]))  # 1 text: the kernels too, nothing to look up
+    assert np.abs(one - reference[:1]).max() <= 1e-12
+    with pytest.raises(RuntimeError, match="cannot explain"):
+        lean.contributions(texts[0], 0)
+
+
+def test_a_model_kept_for_the_kernels_keeps_everything_when_they_are_unavailable(
+    model_dir, monkeypatch, seed_rows
+):
+    monkeypatch.setattr(compiled, "compiled_scorer", lambda model: None)
+    monkeypatch.setattr(scorer, "PURE_PYTHON_CHARS", 100)
+    monkeypatch.setattr(scorer, "COMPILED_CHARS", 0)
+    texts = [r["text"] for r in seed_rows]
+    portable = PortableModel.load(model_dir)
+    portable.keep_compiled_only()
+    ours = np.asarray(portable.decision(texts))
+    assert portable._compiled == [None] and not portable._lean
+    assert all("vocabulary" in b.settings for b in portable.blocks if b.kind == "tfidf")
+    assert np.abs(ours - numpy_decision(portable, texts)).max() == 0.0
+    assert portable.contributions(texts[0], 0)
+
+
+def test_character_tables_are_built_piece_by_piece_without_a_gap():
+    """All of Unicode is run through ``re`` in pieces (never one 17.8 MB string, whose freeing
+    left each process holding as much again): a run of matches across a piece boundary, and
+    the first and last code points, are found."""
+    edge = compiled._PIECE
+    table = char_table(f"[\\U{edge - 1:08x}\\U{edge:08x}\\x00\\U0010ffff]")
+    assert table.nonzero()[0].tolist() == [0, edge - 1, edge, 0x10FFFF]
+    assert all(len(piece) <= edge for _, piece in compiled._code_point_pieces())
+    word = char_table(r"\w")
+    sample = range(0, 0x110000, 97)
+    assert all(word[i] == bool(re.fullmatch(r"\w", chr(i))) for i in sample)

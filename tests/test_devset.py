@@ -116,7 +116,7 @@ def test_training_reports_dev_but_never_fits_on_it(monkeypatch, with_dev, tmp_pa
         with_dev,
         SEEDS,
         tmp_path / "model",
-        grid={"C": [4.0], "lexicon": [True]},
+        grid={"C": [4.0], "lexicon": [True], "lexicon_scale": [0.25, 1.0]},
         inner_folds=2,
         n_jobs=1,
     )
@@ -125,9 +125,11 @@ def test_training_reports_dev_but_never_fits_on_it(monkeypatch, with_dev, tmp_pa
     assert dev["n"] == len(DEV_ROWS) and dev["no_topic_rows"] == 2
     assert 0 <= dev["false_alarms"] <= 2
     assert "keywords" in dev["baselines"]
-    assert "dev" in metrics["evaluation"]["without_lexicon"]
+    for ablation in ("without_lexicon", "lexicon_unscaled"):  # each reported on dev too
+        assert 0 <= metrics["evaluation"][ablation]["dev"]["false_alarms"] <= 2
     assert metrics["data"]["dev"]["rows"] == len(DEV_ROWS)
     card = (tmp_path / "model" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "Development set" in card
+    assert "lexicon features at full scale" in card
     stored = json.loads((tmp_path / "model" / "metrics.json").read_text(encoding="utf-8"))
     assert stored["evaluation"]["dev"] == dev

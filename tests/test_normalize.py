@@ -97,7 +97,8 @@ def test_the_pipeline_normalises_before_every_feature_block():
     ],
 )
 def test_hidden_characters_no_longer_hide_words(use_model, hidden):
-    assert predict(hidden) == predict("gas pipeline") == ["gas"]
+    assert predict(hidden) == predict("gas pipeline")
+    assert "gas" in predict(hidden)
     assert predict_scores(hidden) == predict_scores("gas pipeline")
 
 

@@ -151,3 +151,28 @@ def test_word_ngrams_join_consecutive_tokens():
         "oil and",
         "and gas",
     ]
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("scale", [0.25, 0.3])
+def test_a_scaled_lexicon_is_folded_into_the_weights(seed_rows, topics, pure_chars, scale):
+    from topictag.artifact import export_portable
+    from topictag.pipeline import build_pipeline
+
+    lexicon = {"gas": ["gas", "LNG", "!tear gas"], "sanctions": ["sanctions", "OFAC"]}
+    texts = [r["text"] for r in seed_rows]
+    y = np.array([[t in r["labels"] for t in topics] for r in seed_rows], dtype=int)
+    pipeline = build_pipeline(C=8.0, lexicon=lexicon, topics=topics, char_min_df=1)
+    pipeline.set_params(features__lexicon__scale=scale).fit(texts, y)
+    settings_, arrays = export_portable(pipeline, topics, [0.5] * len(topics), lexicon)
+    portable = PortableModel(json.loads(json.dumps(settings_)), arrays)
+    # the portable model counts terms unscaled and carries the factor in its weights
+    lexicon_weights = arrays["coef"][:, -len(topics) :]
+    fitted = np.vstack([e.coef_.ravel()[-len(topics) :] for e in pipeline[-1].estimators_])
+    assert np.allclose(lexicon_weights, fitted * scale, rtol=0, atol=1e-15)
+    with scoring_with(pure_chars):
+        ours = portable.scores(texts + ["tear gas, LNG and OFAC sanctions"])
+    assert (
+        np.abs(ours - pipeline.predict_proba(texts + ["tear gas, LNG and OFAC sanctions"])).max()
+        <= 1e-9
+    )

@@ -85,12 +85,18 @@ def test_evaluation_reports_model_and_baselines_on_real_text_only(data):
         assert result[name]["n"] == real_rows
     assert set(result["baselines"]) == {"all_topics", "keywords"}
     assert set(result["leave_one_article_out"]["per_topic"]) == set(both.topics)
+    # an ablation asks for the model's own figures only
+    lean = training.evaluate(
+        both, lexicon, TEST_GRID, inner_folds=2, baselines=False, seeds_only=False
+    )
+    assert set(lean) == {"leave_one_article_out", "authored_only"}
+    assert lean["leave_one_article_out"] == result["leave_one_article_out"]
 
 
 def test_thresholds_and_parameters_are_recorded(model_dir):
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert set(metrics["thresholds"]) == set(metrics["topics"])
-    assert metrics["params"] == {"C": 8.0, "lexicon": True}
+    assert metrics["params"] == {"C": 8.0, "lexicon": True, "lexicon_scale": 0.25}
     assert "timestamp" not in json.dumps(metrics)
     assert len(metrics["data"]["sha256"]) == 64
 
@@ -238,3 +244,44 @@ def test_selection_and_fit_read_normalised_text(data):
     np.testing.assert_array_equal(
         predict_proba(odd.pipeline, hidden), predict_proba(plain.pipeline, labelled.texts)
     )
+
+
+def test_a_configuration_without_the_lexicon_has_no_lexicon_scale():
+    grid = {"C": [8.0], "lexicon": [True, False], "lexicon_scale": [0.25, 1.0]}
+    assert training.expand_grid(grid, has_lexicon=True) == [
+        {"C": 8.0, "lexicon": True, "lexicon_scale": 0.25},
+        {"C": 8.0, "lexicon": True, "lexicon_scale": 1.0},
+        {"C": 8.0, "lexicon": False},
+    ]
+    assert training.expand_grid(grid, has_lexicon=False) == [{"C": 8.0, "lexicon": False}]
+
+
+def test_each_design_choice_in_the_grid_has_its_ablation():
+    grid = {"C": [8.0], "lexicon": [True], "lexicon_scale": [0.25, 1.0]}
+    assert training.ablation_grids(grid, has_lexicon=True) == {
+        "without_lexicon": {**grid, "lexicon": [False]},
+        "lexicon_unscaled": {**grid, "lexicon_scale": [1.0]},
+    }
+    unscaled = {"C": [8.0], "lexicon": [True]}
+    assert list(training.ablation_grids(unscaled, has_lexicon=True)) == ["without_lexicon"]
+    assert training.ablation_grids(grid, has_lexicon=False) == {}
+
+
+def test_selection_scores_scaled_lexicons_as_the_fitted_pipeline_does(data):
+    """The inner folds scale precomputed lexicon counts; the pipeline scales its own."""
+    from topictag.normalize import normalize_all
+    from topictag.pipeline import LexiconFeatures, predict_proba
+
+    labelled, lexicon = data
+    texts = np.asarray(labelled.texts, dtype=object)
+    y = training.binarize(labelled.labels, labelled.topics)
+    train, val = np.arange(len(texts)) % 3 != 0, np.arange(len(texts)) % 3 == 0
+    counts = LexiconFeatures(lexicon=lexicon, topics=labelled.topics).fit([])
+    lex = counts.transform(normalize_all(texts))
+    params = {"C": 8.0, "lexicon": True, "lexicon_scale": 0.25}
+    (fold,) = training._fold_predictions(
+        texts[train], y[train], texts[val], [params], lex[train], lex[val]
+    )
+    pipeline = training._fit(texts[train], y[train], params, lexicon, labelled.topics)
+    assert pipeline.named_steps["features"].get_params()["lexicon__scale"] == 0.25
+    assert np.abs(fold - predict_proba(pipeline, texts[val])).max() <= 1e-12

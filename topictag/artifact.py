@@ -62,6 +62,11 @@ def npz_bytes(arrays: dict) -> bytes:
     return buffer.getvalue()
 
 
+def _width(block: dict) -> int:
+    """How many feature columns a portable block has."""
+    return len(block["vocabulary"]) if block["kind"] == "tfidf" else len(block["topics"])
+
+
 def export_portable(
     pipeline, topics: Sequence[str], thresholds: Sequence[float], lexicon: dict | None = None
 ) -> tuple[dict, dict]:
@@ -74,6 +79,7 @@ def export_portable(
     features = pipeline.named_steps["features"]
     classifier = pipeline.named_steps["classifier"]
     blocks, arrays = [], {}
+    scales = []  # (first column, width, factor) of each lexicon block scaled in the pipeline
     for name, transformer in features.transformer_list:
         if transformer == "drop":
             continue
@@ -96,6 +102,10 @@ def export_portable(
             )
             arrays[f"{name}.idf"] = np.asarray(transformer.idf_, dtype=np.float64)
         else:
+            scale = float(getattr(transformer, "scale", 1.0))
+            if scale != 1.0:
+                start = sum(_width(b) for b in blocks)
+                scales.append((start, len(transformer.topics_), scale))
             blocks.append(
                 {
                     "name": name,
@@ -105,9 +115,7 @@ def export_portable(
                 }
             )
     coefs, intercepts = [], []
-    n_features = sum(
-        len(b["vocabulary"]) if b["kind"] == "tfidf" else len(b["topics"]) for b in blocks
-    )
+    n_features = sum(_width(b) for b in blocks)
     for estimator in classifier.estimators_:
         if hasattr(estimator, "coef_"):
             coefs.append(np.asarray(estimator.coef_, dtype=np.float64).ravel())
@@ -116,6 +124,8 @@ def export_portable(
             coefs.append(np.zeros(n_features))
             intercepts.append(30.0 if float(np.ravel(estimator.y_)[0]) > 0.5 else -30.0)
     arrays["coef"] = np.vstack(coefs)
+    for start, width, scale in scales:  # the portable lexicon block counts unscaled
+        arrays["coef"][:, start : start + width] *= scale
     arrays["intercept"] = np.asarray(intercepts, dtype=np.float64)
     arrays["thresholds"] = np.asarray(thresholds, dtype=np.float64)
     settings = {

@@ -51,11 +51,19 @@ def _f1s(result: dict) -> dict[str, float]:
     return result["f1"]
 
 
+#: The ablations training records (``training.ablation_grids``), as the table names them.
+ABLATION_TITLES = {
+    "without_lexicon": "without the lexicon",
+    "lexicon_unscaled": "lexicon features at full scale",
+}
+
+
 def summary_table(evaluation: dict) -> str:
     """One line per evaluation, ablation and baseline: macro F1, micro F1, each topic's F1."""
     rows = [(title, evaluation[k]) for k, title in EVALUATION_TITLES.items() if k in evaluation]
-    for key, result in evaluation.get("without_lexicon", {}).items():
-        rows.append((f"{EVALUATION_TITLES.get(key, key)}, without the lexicon", result))
+    for name, what in ABLATION_TITLES.items():
+        for key, result in evaluation.get(name, {}).items():
+            rows.append((f"{EVALUATION_TITLES.get(key, key)}, {what}", result))
     for name, result in evaluation.get("baselines", {}).items():
         rows.append((f"baseline: {name.replace('_', ' ')}", result))
     if not rows:

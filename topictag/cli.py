@@ -357,13 +357,15 @@ def _tag_corpus(
 ) -> None:
     """``tag --input``: one JSON line of summary (on stderr when the rows go to stdout); exit 1
     if a row was skipped. With ``--scheduler``, on a Dask cluster (``topictag.distributed``)."""
-    from topictag.batch import output_is_input, tag_corpus
+    from topictag.batch import fixed_mmap_threshold, output_is_input, tag_corpus
 
     if corpus is None or paths:
         raise _fail("give article paths, or --input CORPUS (with --output), not both", 2)
     if output is not None and str(output) != "-" and output_is_input(corpus, output):
         raise _fail(f"--output {output} is the input file; write to another file", 2)
     options = {"text_field": text_field, "on_error": on_error.value, "model": model}
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", defaults.ARROW_MEMORY_POOL)
+    fixed_mmap_threshold()  # this process only reads, hands out and writes chunks
     if scheduler is not None:
         if output is None or str(output) == "-":
             raise _fail("--scheduler needs --output FILE (.jsonl or .parquet) for the workers", 2)

@@ -59,6 +59,8 @@ BATCH_CHARS = 250_000
 MEMO_WORDS = 2**15
 
 _UNICODE_SIZE = 0x110000
+#: Code points per string when every code point is run through ``re`` (256 KB each).
+_PIECE = 2**16
 _WARNED: list[str] = []
 
 
@@ -80,10 +82,16 @@ def encode(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return cps, offsets
 
 
-@functools.lru_cache(maxsize=1)
-def _every_code_point() -> str:
-    """Every code point, in order: 4.4 MB, dropped once the tables are built."""
-    return np.arange(_UNICODE_SIZE, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+def _code_point_pieces() -> Iterator[tuple[int, str]]:
+    """Every code point, in order, as (first code point, string of ``_PIECE`` code points).
+
+    Pieces, not one string: all of Unicode is a 4.5 MB string (17.8 MB in memory, four bytes a
+    character), and freeing a block that large raises glibc's thresholds for returning memory
+    to the system, so each process then kept some 15 MB more for good.
+    """
+    for start in range(0, _UNICODE_SIZE, _PIECE):
+        piece = np.arange(start, min(start + _PIECE, _UNICODE_SIZE), dtype="<u4")
+        yield start, piece.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 @functools.cache
@@ -91,8 +99,10 @@ def char_table(pattern: str, flags: int = 0) -> np.ndarray:
     """For every code point, whether the one-character regex ``pattern`` matches it, as
     Python's ``re`` decides (a boolean array of 0x110000)."""
     table = np.zeros(_UNICODE_SIZE, dtype=np.bool_)
-    for match in re.finditer(f"(?:{pattern})+", _every_code_point(), flags):
-        table[match.start() : match.end()] = True
+    runs = re.compile(f"(?:{pattern})+", flags)
+    for start, piece in _code_point_pieces():
+        for match in runs.finditer(piece):
+            table[start + match.start() : start + match.end()] = True
     return table
 
 
@@ -302,8 +312,10 @@ def _ignorecase_classes(chars: set[str]) -> tuple[np.ndarray, dict[str, int]]:
     if not chars:
         return np.zeros(_UNICODE_SIZE, dtype=np.uint8), {}
     union = "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
-    everything = _every_code_point()
-    candidates = [m.start() for m in re.finditer(union, everything, re.IGNORECASE)]
+    letters = re.compile(union, re.IGNORECASE)
+    candidates = [
+        start + m.start() for start, piece in _code_point_pieces() for m in letters.finditer(piece)
+    ]
     sets: dict[str, frozenset[int]] = {}
     for c in chars:
         literal = re.compile(re.escape(c), re.IGNORECASE)
@@ -415,7 +427,6 @@ class CompiledScorer:
             else _LexiconBlock(block, coef)
             for block in model.blocks
         ]
-        _every_code_point.cache_clear()
 
     def forget(self) -> None:
         """Empty the word memo, as in a fresh process (for benchmarks)."""

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from topictag.labels import check_labels, latest_rows, scan_jsonl
-from topictag.lexicon import compile_lexicon, count_terms
+from topictag.lexicon import keyword_hits
 from topictag.metrics import binarize, report
 from topictag.tagger import load_model
 
@@ -38,8 +38,7 @@ def evaluate_file(
         thresholds = dict(zip(tagger.topics, tagger.thresholds))
         result["errors"] = row_errors(rows, tagged, thresholds)
     if tagger.model.lexicon:
-        patterns = compile_lexicon(tagger.model.lexicon, tagger.topics)
-        keywords = [[n > 0 for n in count_terms(patterns, t)] for t in texts]
+        keywords = keyword_hits(tagger.model.lexicon, tagger.topics, texts)
         result["baselines"] = {"keywords": report(y_true, keywords, tagger.topics)}
     return result
 

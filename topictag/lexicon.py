@@ -104,3 +104,11 @@ def count_terms(patterns: Patterns, text: str) -> list[int]:
 def term_features(patterns: Patterns, text: str) -> list[float]:
     """The lexicon feature of each topic: log(1 + number of term occurrences)."""
     return [math.log1p(n) for n in count_terms(patterns, text)]
+
+
+def keyword_hits(
+    lexicon: Mapping[str, Sequence[str]], topics: Sequence[str], texts: Sequence[str]
+) -> list[list[bool]]:
+    """The keyword baseline: per text, each topic whenever one of its terms occurs."""
+    patterns = compile_lexicon(lexicon, topics)
+    return [[n > 0 for n in count_terms(patterns, text)] for text in texts]

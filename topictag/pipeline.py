@@ -22,14 +22,19 @@ CHAR = {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True, "min
 
 
 class LexiconFeatures(TransformerMixin, BaseEstimator):
-    """log(1 + count of lexicon terms) for each topic, as a dense feature block.
+    """log(1 + count of lexicon terms) for each topic, times ``scale``, as a dense feature block.
 
-    ``lexicon`` maps topic name -> list of terms; ``topics`` fixes the column order.
+    ``lexicon`` maps topic name -> list of terms; ``topics`` fixes the column order. A
+    ``scale`` below 1 makes the logistic regression pay more to lean on the lexicon (its
+    penalty on a weight is the same, the feature smaller), so the n-grams carry more.
     """
 
-    def __init__(self, lexicon: Mapping[str, Sequence[str]] | None = None, topics=None):
+    def __init__(
+        self, lexicon: Mapping[str, Sequence[str]] | None = None, topics=None, scale: float = 1.0
+    ):
         self.lexicon = lexicon
         self.topics = topics
+        self.scale = scale
 
     def fit(self, X, y=None):
         lexicon = dict(self.lexicon or {})
@@ -44,7 +49,7 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         out = np.zeros((len(texts), self.n_features_out_))
         for i, text in enumerate(texts):
             out[i] = term_features(self.patterns_, text)
-        return out
+        return out * self.scale if self.scale != 1.0 else out
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "patterns_")
@@ -77,8 +82,10 @@ def build_features(
     lexicon: Mapping[str, Sequence[str]] | None = None,
     topics: Sequence[str] | None = None,
     char_min_df: int = 2,
+    lexicon_scale: float = 1.0,
 ) -> FeatureUnion:
-    """TF-IDF word and character n-grams, plus lexicon counts when ``lexicon`` is given.
+    """TF-IDF word and character n-grams, plus lexicon counts (times ``lexicon_scale``) when
+    ``lexicon`` is given.
 
     ``char_min_df`` drops character n-grams seen in fewer documents (1 for tiny training sets).
     """
@@ -87,7 +94,9 @@ def build_features(
         ("char", TfidfVectorizer(**{**CHAR, "min_df": char_min_df}, dtype=np.float64)),
     ]
     if lexicon:
-        parts.append(("lexicon", LexiconFeatures(lexicon=dict(lexicon), topics=topics)))
+        parts.append(
+            ("lexicon", LexiconFeatures(lexicon=dict(lexicon), topics=topics, scale=lexicon_scale))
+        )
     return FeatureUnion(parts)
 
 
@@ -113,6 +122,7 @@ def build_pipeline(
     char_min_df: int = 2,
     normalize: str | None = NFKC_CF,
     balanced: bool = True,
+    lexicon_scale: float = 1.0,
 ) -> Pipeline:
     """The topictag model for one setting of its hyperparameters.
 
@@ -123,7 +133,7 @@ def build_pipeline(
     return Pipeline(
         steps
         + [
-            ("features", build_features(lexicon, topics, char_min_df)),
+            ("features", build_features(lexicon, topics, char_min_df, lexicon_scale)),
             ("classifier", build_classifier(C, balanced)),
         ]
     )

@@ -124,10 +124,18 @@ class _Block:
         _, cols, values = self.batch([self.doc(text)])
         return cols, values
 
+    def lookup(self) -> dict[str, int]:
+        """n-gram -> column, built on first use: the compiled kernels never read it (a dict of
+        the whole vocabulary is some 4 MB per 100,000 n-grams)."""
+        if self.vocabulary is None:
+            terms = self.settings["vocabulary"]
+            self.vocabulary = dict(zip(terms, range(len(terms))))
+        return self.vocabulary
+
     def columns(self, doc: str) -> list[int]:
         """The column of every in-vocabulary n-gram occurrence of ``doc``, repeats included
         (``doc`` already lowercased if the block lowercases)."""
-        vocab = self.vocabulary
+        vocab = self.lookup()
         low, high = self.settings["ngram_range"]
         if self.settings["analyzer"] == "word":
             grams = word_ngrams(doc, self.token_pattern, (low, high))
@@ -235,7 +243,10 @@ class PortableModel:
         self._numpy: dict[str, np.ndarray] = {}
         self._compiled: list = []  # [CompiledScorer or None] once tried
         self._batch_chars = 0  # characters scored in batches too large for plain Python
-        self._coef_rows = arrays["coef"].rows()
+        self._coef_rows: list | None = None  # the plain-Python path's, built on first use
+        #: Set by :meth:`keep_compiled_only`; True once the other paths' data are freed.
+        self._compiled_only = False
+        self._lean = False
         self._intercept = arrays["intercept"].values.tolist()
         self.blocks: list[_Block] = []
         offset = 0
@@ -248,7 +259,7 @@ class PortableModel:
                     spec,
                     len(vocabulary),
                     offset,
-                    dict(zip(vocabulary, range(len(vocabulary)))),
+                    None,  # the n-gram -> column dict: built by the first lookup
                     arrays[f"{spec['name']}.idf"],
                     re.compile(spec["token_pattern"]),
                 )
@@ -308,6 +319,8 @@ class PortableModel:
         characters. Texts are normalised first when the model says so.
         """
         texts = normalize_all(texts, self.normalize)
+        if self._lean:  # only the kernels can score now, whatever the batch
+            return self._compiled[0].decision(texts).tolist()
         total = sum(map(len, texts))
         if total <= PURE_PYTHON_CHARS:
             return [self._decision_one(text) for text in texts]
@@ -318,6 +331,8 @@ class PortableModel:
 
                 self._compiled.append(compiled_scorer(self))
             if self._compiled[0] is not None:
+                if self._compiled_only:
+                    self._free_python_tables()
                 return self._compiled[0].decision(texts).tolist()
         out: list[list[float]] = []
         start, size = 0, 0
@@ -330,7 +345,30 @@ class PortableModel:
             out += self._decision_batch(texts[start:]).tolist()
         return out
 
+    def keep_compiled_only(self) -> None:
+        """For a process that only scores batches (a batch-tagging worker): once a batch has
+        gone to the compiled kernels, free what only the other paths read, the vocabularies as
+        Python strings and dicts and the coefficients (some 20 MB for the shipped model), and
+        score every later batch, however small, with the kernels. Until then, and for good
+        where the kernels are unavailable, nothing changes. A lean model cannot explain
+        (:meth:`contributions`)."""
+        self._compiled_only = True
+
+    def _free_python_tables(self) -> None:
+        """Drop the plain-Python and numpy paths' data: the kernels hold their own tables."""
+        for block in self.blocks:
+            if block.kind == "tfidf":
+                block.vocabulary = None
+                block.memo = {}
+                block.settings = {k: v for k, v in block.settings.items() if k != "vocabulary"}
+        self._coef_rows = None
+        self._numpy.pop("coef", None)
+        self._arrays.pop("coef", None)
+        self._lean = True
+
     def _decision_one(self, text: str) -> list[float]:
+        if self._coef_rows is None:
+            self._coef_rows = self._arrays["coef"].rows()
         out = list(self._intercept)
         for block in self.blocks:
             cols, values = block.weights(block.doc(text))
@@ -366,6 +404,8 @@ class PortableModel:
 
     def contributions(self, text: str, topic: int) -> list[tuple[str, float]]:
         """Each feature's push on one topic's score (TF-IDF weight times coefficient)."""
+        if self._lean:
+            raise RuntimeError("a model kept for the compiled kernels only cannot explain")
         if self.normalize:
             text = normalize(text)
         out = []

@@ -35,7 +35,7 @@ from sklearn.model_selection import GroupKFold
 from topictag import defaults
 from topictag.errors import LabelError
 from topictag.labels import LabelledData, load_dev, load_labels
-from topictag.lexicon import LEXICON_FILE, compile_lexicon, count_terms, load_lexicon
+from topictag.lexicon import LEXICON_FILE, keyword_hits, load_lexicon
 from topictag.metrics import binarize, choose_thresholds, report
 from topictag.normalize import normalize_all
 from topictag.pipeline import (
@@ -66,12 +66,20 @@ class Fitted:
 
 
 def expand_grid(grid: dict[str, list], has_lexicon: bool) -> list[dict]:
-    """Every combination of the grid's values; lexicon settings collapse when there is none."""
+    """Every combination of the grid's values; lexicon settings collapse when there is none
+    (a configuration without the lexicon has no ``lexicon_scale``)."""
     grid = dict(grid)
     if not has_lexicon:
         grid["lexicon"] = [False]
     keys = sorted(grid)
-    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+    out: list[dict] = []
+    for values in itertools.product(*(grid[k] for k in keys)):
+        params = dict(zip(keys, values))
+        if not params.get("lexicon"):
+            params.pop("lexicon_scale", None)
+        if params not in out:
+            out.append(params)
+    return out
 
 
 def _char_min_df(n_texts: int) -> int:
@@ -95,6 +103,7 @@ def _fit(texts, y, params, lexicon, topics):
         topics=topics,
         char_min_df=_char_min_df(len(texts)),
         balanced=params.get("balanced", True),
+        lexicon_scale=params.get("lexicon_scale", 1.0),
     )
     with _constant_labels_expected():
         pipeline.fit(list(texts), y)
@@ -115,8 +124,9 @@ def _fold_predictions(train_texts, y_train, val_texts, configs, lexicon_train, l
         for params in configs:
             a, b = x_train, x_val
             if params.get("lexicon"):
-                a = sparse.hstack([x_train, lexicon_train]).tocsr()
-                b = sparse.hstack([x_val, lexicon_val]).tocsr()
+                scale = params.get("lexicon_scale", 1.0)
+                a = sparse.hstack([x_train, lexicon_train * scale]).tocsr()
+                b = sparse.hstack([x_val, lexicon_val * scale]).tocsr()
             classifier = build_classifier(params["C"], params.get("balanced", True))
             classifier = classifier.fit(a, y_train)
             out.append(np.asarray(classifier.predict_proba(b), dtype=np.float64))
@@ -269,8 +279,7 @@ def _in_order(function: Callable, tasks: list[tuple], n_jobs: int) -> Iterator:
 
 def keyword_predictions(texts: Sequence[str], lexicon: dict, topics: Sequence[str]) -> np.ndarray:
     """The keyword baseline: a topic whenever one of its lexicon terms occurs."""
-    patterns = compile_lexicon(lexicon, topics)
-    return np.array([[n > 0 for n in count_terms(patterns, t)] for t in texts], dtype=bool)
+    return np.array(keyword_hits(lexicon, topics, texts), dtype=bool).reshape(len(texts), -1)
 
 
 def evaluate(
@@ -281,8 +290,10 @@ def evaluate(
     progress: Progress = _quiet,
     n_jobs: int = 1,
     baselines: bool = True,
+    seeds_only: bool = True,
 ) -> dict:
-    """Every honest figure for this data: see the module docstring."""
+    """Every honest figure for this data: see the module docstring. ``baselines=False`` and
+    ``seeds_only=False`` leave those comparisons out (an ablation needs neither)."""
     topics = data.topics
     y = binarize(data.labels, topics)
     real = np.asarray(data.real)
@@ -297,7 +308,7 @@ def evaluate(
 
     if len(set(np.asarray(data.articles)[real])) >= 2:
         out["leave_one_article_out"] = held_out("leave one article out", np.flatnonzero)
-        if authored.any():
+        if authored.any() and seeds_only:
             out["seeds_only"] = held_out("seeds only", lambda keep: np.flatnonzero(keep & real))
     if authored.any() and real.any():
         progress("authored only -> real articles")
@@ -327,28 +338,50 @@ def evaluate(
     return out
 
 
-def lexicon_ablation(
-    data: LabelledData, grid: dict[str, list], inner_folds: int, progress: Progress, n_jobs: int
-) -> dict:
-    """The same evaluations without the lexicon features, so the gain from it is on record."""
-    without = evaluate(
-        data,
-        {},
-        {**grid, "lexicon": [False]},
-        inner_folds,
-        lambda m: progress(f"without lexicon: {m}"),
-        n_jobs,
-        baselines=False,
-    )
+def ablation_grids(grid: dict[str, list], has_lexicon: bool) -> dict[str, dict[str, list]]:
+    """The grid of each ablation that applies to ``grid``: without the lexicon, and with the
+    lexicon at full scale when the grid offers smaller scales."""
+    if not has_lexicon or not any(grid.get("lexicon", [])):
+        return {}
+    out = {"without_lexicon": {**grid, "lexicon": [False]}}
+    if set(grid.get("lexicon_scale", [1.0])) != {1.0}:
+        out["lexicon_unscaled"] = {**grid, "lexicon": [True], "lexicon_scale": [1.0]}
+    return out
+
+
+def _f1_summary(result: dict) -> dict:
     return {
-        name: {
-            "macro_f1": r["macro_f1"],
-            "micro_f1": r["micro_f1"],
-            "f1": {t: v["f1"] for t, v in r["per_topic"].items()},
-        }
-        for name, r in without.items()
-        if name != "seeds_only"
+        "macro_f1": result["macro_f1"],
+        "micro_f1": result["micro_f1"],
+        "f1": {t: v["f1"] for t, v in result["per_topic"].items()},
     }
+
+
+def ablation_figures(
+    data: LabelledData,
+    dev: LabelledData | None,
+    lexicon: dict,
+    grid: dict[str, list],
+    inner_folds: int,
+    progress: Progress,
+    n_jobs: int,
+) -> dict:
+    """The model's own evaluations (and the development set's figures, with its false
+    alarms) for one ablation's ``grid``, so what each design choice is worth is on record."""
+    if not any(grid.get("lexicon", [])):
+        lexicon = {}
+    out = {
+        name: _f1_summary(r)
+        for name, r in evaluate(
+            data, lexicon, grid, inner_folds, progress, n_jobs, baselines=False, seeds_only=False
+        ).items()
+    }
+    if dev is not None:
+        y = binarize(data.labels, data.topics)
+        fitted = fit_selected(data.texts, y, data.articles, data.topics, lexicon, grid, inner_folds)
+        figures = held_apart(fitted.pipeline, fitted.thresholds, dev, lexicon, baselines=False)
+        out["dev"] = {**_f1_summary(figures), "false_alarms": figures["false_alarms"]}
+    return out
 
 
 def held_apart(
@@ -493,9 +526,16 @@ def train(
             if n_jobs > 1:  # one set of worker processes for every evaluation
                 stack.enter_context(_fold_pool(n_jobs, share=True))
             evaluation = evaluate(data, lexicon, grid, inner_folds, progress, n_jobs)
-            if lexicon and ablation:
-                evaluation["without_lexicon"] = lexicon_ablation(
-                    data, grid, inner_folds, progress, n_jobs
+            ablations = ablation_grids(grid, bool(lexicon)) if ablation else {}
+            for name, variant in ablations.items():
+                evaluation[name] = ablation_figures(
+                    data,
+                    dev,
+                    lexicon,
+                    variant,
+                    inner_folds,
+                    lambda m, name=name: progress(f"{name.replace('_', ' ')}: {m}"),
+                    n_jobs,
                 )
     progress("fitting the final model on all labelled paragraphs")
     y = binarize(data.labels, topics)
@@ -503,16 +543,6 @@ def train(
     if run_evaluation and dev is not None:
         progress(f"scoring the development set ({len(dev)} paragraphs; reported, never used)")
         evaluation["dev"] = held_apart(fitted.pipeline, fitted.thresholds, dev, lexicon)
-        if lexicon and ablation:
-            plain = fit_selected(
-                data.texts, y, data.articles, topics, {}, {**grid, "lexicon": [False]}, inner_folds
-            )
-            figures = held_apart(plain.pipeline, plain.thresholds, dev, {}, baselines=False)
-            evaluation["without_lexicon"]["dev"] = {
-                "macro_f1": figures["macro_f1"],
-                "micro_f1": figures["micro_f1"],
-                "f1": {t: v["f1"] for t, v in figures["per_topic"].items()},
-            }
     metrics = {
         "topics": topics,
         "thresholds": {t: float(v) for t, v in zip(topics, fitted.thresholds)},
