@@ -61,3 +61,20 @@ def test_offsets_slice_the_original_text(text):
 @given(st.text())
 def test_splitting_is_deterministic(text):
     assert split_paragraphs(text) == split_paragraphs(text)
+
+
+LINES = st.text(alphabet=st.sampled_from(["a", "é", " ", "\t", "\n", "\u2028", "\x0b", "\x85"]))
+
+
+@given(LINES, st.sampled_from(["\r\n", "\r"]))
+def test_line_endings_never_change_the_paragraphs(text, ending):
+    """LF text is split without regular expressions, CRLF and CR text with them: the two
+    ways give the same paragraphs, and each keeps its offsets into its own text. (Pieces of
+    an over-long paragraph are cut by characters of the original text, line endings
+    included, so only paragraphs under the limit are compared.)"""
+    plain = split_paragraphs(text)
+    other = text.replace("\n", ending)
+    converted = split_paragraphs(other)
+    assert [p.text for p in converted] == [p.text for p in plain]
+    for p in converted:
+        assert normalize_newlines(other[p.start : p.end]) == p.text

@@ -31,8 +31,15 @@ def normalize_newlines(text: str) -> str:
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every line's content, line terminators excluded."""
+    """(start, end) of every line's content, line terminators excluded (a text that ends with
+    a line break may end with an empty line)."""
     spans = []
+    if "\r" not in text:  # the common case, without a regular expression
+        start = 0
+        for line in text.split("\n"):
+            spans.append((start, start + len(line)))
+            start += len(line) + 1
+        return spans
     for match in _LINE.finditer(text):
         if match.start() == len(text) and spans:
             break
@@ -64,11 +71,13 @@ def split_paragraphs(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> list[Pa
     lines = [span for span in _lines(text) if text[span[0] : span[1]].strip()]
     if not lines:
         return []
+    crlf = "\r" in text
     blocks: list[list[tuple[int, int]]] = [[lines[0]]]
     for prev, line in zip(lines, lines[1:]):
         gap = text[prev[1] : line[0]]
-        blank_between = len(_NEWLINES.sub("\n", gap).split("\n")) > 2
-        if blank_between:
+        if crlf:
+            gap = _NEWLINES.sub("\n", gap)
+        if gap.count("\n") >= 2:  # a blank line between them
             blocks.append([line])
         else:
             blocks[-1].append(line)
@@ -78,9 +87,14 @@ def split_paragraphs(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> list[Pa
     spans: list[tuple[int, int]] = []
     for block in blocks:
         start, end = _strip_span(text, block[0][0], block[-1][1])
+        if end - start <= max_chars:  # its lines are not blank: the block is text
+            spans.append((start, end))
+            continue
         spans.extend(
             span for span in _cut(start, end, max_chars) if text[span[0] : span[1]].strip()
         )
+    if not crlf:
+        return [Paragraph(i, s, e, text[s:e]) for i, (s, e) in enumerate(spans)]
     return [
         Paragraph(index=i, start=s, end=e, text=normalize_newlines(text[s:e]))
         for i, (s, e) in enumerate(spans)
