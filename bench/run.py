@@ -403,10 +403,11 @@ def write_corpus(path: Path, size_bytes: int) -> int:
     return rows
 
 
-def _tree_memory(pid: int) -> int:
+def _tree_memory(pid: int) -> tuple[int, int]:
     """Memory (bytes) of a process and all its descendants, from /proc (Linux): the sum of
     their proportional set sizes, so that library pages shared between the processes count
-    once (their resident sizes when the kernel gives no PSS)."""
+    once (their resident sizes when the kernel gives no PSS), and the largest resident size
+    of one of them."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -416,20 +417,22 @@ def _tree_memory(pid: int) -> int:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [pid]
+    total, largest, todo = 0, 0, [pid]
     while todo:
         current = todo.pop()
         todo.extend(children.get(current, []))
-        for name, field in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+        found = {}
+        for name, fields in (("smaps_rollup", ("Pss:",)), ("status", ("VmRSS:",))):
             try:
                 with open(f"/proc/{current}/{name}", encoding="ascii", errors="replace") as fh:
-                    found = [line for line in fh if line.startswith(field)]
+                    for line in fh:
+                        if line.startswith(fields):
+                            found[line.split(":")[0]] = int(line.split()[1]) * 1024
             except OSError:
                 continue
-            if found:
-                total += int(found[0].split()[1]) * 1024
-                break
-    return total
+        total += found.get("Pss", found.get("VmRSS", 0))
+        largest = max(largest, found.get("VmRSS", 0))
+    return total, largest
 
 
 def peak_memory(size_mb: int, num_proc: int, workdir: str | None) -> dict:
@@ -537,12 +540,13 @@ def _measured(command: list[str], stdout) -> dict:
     every 0.2 s) and the largest resident size of one of its processes."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=stdout)
-    peak = [0]
+    peak = [0, 0]
     sampling = Path("/proc/self/smaps_rollup").exists()
 
     def sample() -> None:
         while process.returncode is None:
-            peak[0] = max(peak[0], _tree_memory(process.pid))
+            total, largest = _tree_memory(process.pid)
+            peak[0], peak[1] = max(peak[0], total), max(peak[1], largest)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -560,7 +564,8 @@ def _measured(command: list[str], stdout) -> dict:
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "load_average_at_end": os.getloadavg()[0],
         "peak_pss_all_processes_mb": peak[0] / 1e6 if sampling else None,
-        "peak_rss_largest_process_mb": usage.ru_maxrss * 1024 / 1e6,
+        # sampled, not ru_maxrss: a child's ru_maxrss starts from this process's own size
+        "peak_rss_largest_process_mb": (peak[1] if sampling else usage.ru_maxrss * 1024) / 1e6,
     }
 
 

@@ -169,6 +169,12 @@ SETTINGS = {
         "features__word__ngram_range": (1, 3),
         "features__word__token_pattern": r"(?u)\b\w+\b",
     },
+    # given vocabularies in which prefixes of an entry are missing (the packed tables then
+    # hold those prefixes as entries without a feature)
+    "vocabularies without the prefixes": {
+        "features__char__vocabulary": ["ipeli", "pipel", "sanct", "nctio", " gas", "tion", "as"],
+        "features__word__vocabulary": ["natural gas", "the pipeline", "sanctions on", "oil"],
+    },
     # no lowercasing, raw term counts, no L2 norm, bigrams only
     "no lowercase, raw counts, no norm": {
         "features__word__lowercase": False,
@@ -214,6 +220,48 @@ def test_a_full_word_memo_is_emptied_and_refilled(both):
     small = CompiledScorer(portable, memo_words=4)
     ours = np.vstack([small.decision(texts[i : i + 7]) for i in range(0, len(texts), 7)])
     assert np.abs(ours - numpy_decision(portable, texts)).max() <= 1e-12
+
+
+#: Terms that are prefixes of one another, exclusions that overlap terms of their own and of
+#: other topics, case-sensitive and case-insensitive terms of one topic.
+NESTED = {
+    "gas": ["gas", "gas field", "natural gas", "LNG", "LNG carrier", "!tear gas", "!gas"
+            " station", "!natural gas station"],
+    "oil": ["oil", "oil field", "crude oil", "Brent", "!olive oil", "!oil field day"],
+    "sanctions": ["sanctions", "sanctions on", "SDN", "!sanctions on players", "!gas station"],
+}  # fmt: skip
+NESTED_WORDS = sorted({w for terms in NESTED.values() for t in terms for w in t.strip("!").split()})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    words=st.lists(
+        st.one_of(
+            st.sampled_from(NESTED_WORDS),
+            st.sampled_from(NESTED_WORDS).map(str.upper),
+            st.sampled_from(["x", "-", "players", "day", "İ", "ſ"]),
+        ),
+        max_size=30,
+    ),
+    seps=st.lists(st.sampled_from([" ", "  ", "-", ",", "\n", "_"]), min_size=30, max_size=30),
+)
+def test_lexicon_counts_are_those_of_the_regular_expressions(topics, words, seps):
+    """One walk per place counts every group as its own regex alternation does: leftmost,
+    longest, not overlapping, whole words only, outside the topic's exclusions."""
+    from types import SimpleNamespace
+
+    from topictag.lexicon import compile_lexicon, count_terms
+
+    patterns = compile_lexicon(NESTED, topics)
+    block = compiled._LexiconBlock(
+        SimpleNamespace(patterns=patterns, offset=0, width=len(topics)), np.eye(len(topics))
+    )
+    text = "".join(w + s for w, s in zip(words, seps))
+    texts = [text, text.upper(), "gas " + text]
+    out = np.zeros((len(texts), len(topics)))
+    block.add(texts, {}, out)
+    expected = [count_terms(patterns, t) for t in texts]
+    assert np.rint(np.expm1(out)).astype(int).tolist() == expected
 
 
 def test_character_tables_are_pythons():

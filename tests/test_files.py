@@ -93,3 +93,20 @@ def test_leftovers_of_dead_runs_are_removed_and_live_ones_kept(tmp_path):
         os.utime(path, (hour_ago, hour_ago))
     assert sorted(remove_stale(target)) == sorted([stale_file, stale_dir])
     assert fresh.exists() and live.exists() and other.exists()
+
+
+def test_a_discarded_working_directory_is_gone_and_nothing_can_appear_in_it(tmp_path):
+    """A cancelled cluster task may still be writing into the directory while the run cleans
+    up: its open file is removed with the rest, and a file it creates afterwards by the old
+    path fails instead of leaving the directory behind."""
+    target = tmp_path / "out.parquet"
+    parts = temp_name(target)
+    parts.mkdir()
+    (parts / "part-00000.parquet").write_bytes(b"done")
+    with open(parts / "part-00001.tmp", "wb") as still_writing:
+        files.discard_dir(parts, target)
+        still_writing.write(b"late rows")
+    with pytest.raises(FileNotFoundError):
+        (parts / "part-00002.tmp").write_bytes(b"a task that starts late")
+    assert list(tmp_path.iterdir()) == []
+    files.discard_dir(parts, target)  # already gone: nothing to do

@@ -7,7 +7,8 @@ rule is Python's own. Vocabulary n-grams live in open-addressing tables (linear 
 exactly: by the n-gram's code points themselves when it has at most six (``_pack``), by its
 tokens' ids for word n-grams of at most six tokens, else by a 64-bit FNV-1a hash over code
 points, a hit then confirmed by comparing the code points with the vocabulary entry's. A hash
-collision costs a probe step; it can never count a wrong feature.
+collision costs a probe step; it can never count a wrong feature. The packed tables also
+hold every prefix of an entry, so a scan that extends an n-gram stops at the first miss.
 
 Compiled code is cached on disk (numba ``cache=True``: ``__pycache__`` beside this file, else
 ``$NUMBA_CACHE_DIR`` or the user's cache directory); where no cache directory is writable the
@@ -110,36 +111,71 @@ def _pack(cps, start, n):
     return k1, k2
 
 
+#: A packed table slot's value: the entry's id + 1 (0 for a prefix that is no entry itself),
+#: a bit set in every filled slot, and a bit set when a longer entry starts with this one.
+_ID = np.uint64(0xFFFFFFFF)
+_FILLED = np.uint64(1 << 32)
+_CHILD = np.uint64(1 << 33)
+
+
 @_jit
-def build_packed_table(cps, offsets, hmask, bits):
+def _put_packed(k1, k2, value, hmask, table):
+    """The slot of the packed string (k1, k2) in ``table``, filled with ``value`` if it was
+    empty; returns (slot, whether it was there before)."""
+    size = len(table)
+    s = _slot((k1 ^ (k2 * _MIX)) & hmask, np.uint64(size - 1))
+    while table[s, 2] != 0:
+        if table[s, 0] == k1 and table[s, 1] == k2:
+            return s, True
+        s = (s + 1) & (size - 1)
+    table[s, 0] = k1
+    table[s, 1] = k2
+    table[s, 2] = value
+    return s, False
+
+
+@_jit
+def build_packed_table(cps, offsets, hmask, bits, min_n):
     """An open-addressing table of strings of at most six code points, keyed by the strings
-    themselves (packed, see ``_pack``): each slot (key1, key2, id + 1), 0 for empty. The slot
-    comes from the key's hash with only the bits of ``hmask`` kept."""
+    themselves (packed, see ``_pack``): each slot (key1, key2, value), value 0 for empty (see
+    ``_ID``). The slot comes from the key's hash with only the bits of ``hmask`` kept.
+
+    The table is closed under prefixes: every prefix of at least ``min_n`` code points of an
+    entry has a slot too (with id 0 if it is no entry), and each slot says whether a longer
+    one extends it. A scan that extends an n-gram one code point at a time can then stop at
+    the first miss, or at a slot nothing extends. Returns None when the prefixes would fill
+    more than half of the ``2**bits`` slots (build it again larger)."""
     size = np.int64(1) << bits
-    tmask = np.uint64(size - 1)
     table = np.zeros((size, 3), np.uint64)
-    for i in range(len(offsets) - 1):
+    n = len(offsets) - 1
+    for i in range(n):
         k1, k2 = _pack(cps, offsets[i], offsets[i + 1] - offsets[i])
-        s = _slot((k1 ^ (k2 * _MIX)) & hmask, tmask)
-        while table[s, 2] != 0:
-            s = (s + 1) & (size - 1)
-        table[s, 0] = k1
-        table[s, 1] = k2
-        table[s, 2] = i + 1
+        _put_packed(k1, k2, _FILLED | np.uint64(i + 1), hmask, table)
+    filled = n
+    for i in range(n):
+        for length in range(offsets[i + 1] - offsets[i] - 1, min_n - 1, -1):
+            k1, k2 = _pack(cps, offsets[i], length)
+            s, known = _put_packed(k1, k2, _FILLED, hmask, table)
+            table[s, 2] |= _CHILD
+            if known:  # its own prefixes are in already
+                break
+            filled += 1
+            if 2 * filled > size:
+                return None
     return table
 
 
 @_jit
 def _find_packed(k1, k2, hmask, table):
-    """The vocabulary id of the packed string (k1, k2), or -1."""
+    """The value of the packed string (k1, k2) in ``table`` (see ``_ID``), 0 if it has none."""
     tmask = np.uint64(len(table) - 1)
     s = _slot((k1 ^ (k2 * _MIX)) & hmask, tmask)
     while True:
-        i = table[s, 2]
-        if i == 0:
-            return -1
+        v = table[s, 2]
+        if v == 0:
+            return v
         if table[s, 0] == k1 and table[s, 1] == k2:
-            return np.int64(i) - 1
+            return v
         s = (s + 1) & (len(table) - 1)
 
 
@@ -239,6 +275,7 @@ def _word_grams(buf, size, min_n, max_n, hmask, packed, table, vcps, ids, at):
         k1 = np.uint64(0)
         k2 = np.uint64(0)
         for n in range(1, min(max_n, size - s) + 1):
+            v = _CHILD
             if packed:
                 c = np.uint64(buf[s + n - 1]) + np.uint64(1)
                 if n <= 3:
@@ -250,12 +287,15 @@ def _word_grams(buf, size, min_n, max_n, hmask, packed, table, vcps, ids, at):
             if n < low:
                 continue
             if packed:
-                hit = _find_packed(k1, k2, hmask, table)
+                v = _find_packed(k1, k2, hmask, table)
+                hit = np.int64(v & _ID) - 1
             else:
                 hit = _find_span(h & hmask, buf, s, n, table, vcps)
             if hit >= 0:
                 ids[at + count] = hit
                 count += 1
+            if (v & _CHILD) == 0:  # no longer n-gram starts here (or a miss)
+                break
     return count
 
 
@@ -498,9 +538,12 @@ def word_id_block(tids, doc_tok, min_n, max_n, hmask, table, rows, sublinear, l2
                     k2 |= c << np.uint64(21 * (n - 4))
                 if n < min_n:
                     continue
-                hit = _find_packed(k1, k2, hmask, table)
+                v = _find_packed(k1, k2, hmask, table)
+                hit = np.int64(v & _ID) - 1
                 if hit >= 0:
                     n_touched = _tally(hit, counts, touched, n_touched)
+                if (v & _CHILD) == 0:  # no longer n-gram starts here (or a miss)
+                    break
         _add_row(d, counts, touched, n_touched, rows, sublinear, l2, acc, out)
 
 
@@ -518,132 +561,132 @@ def _starts(src, a, b, classes, edge, out):
 
 
 @_jit
-def _group_matches(ci, src, a, b, exact, loose, root, trans, term_end, spans):
-    """:func:`_matches` with the case-insensitive (``loose``) or case-sensitive (``exact``)
-    term starts, classes and edges, each a tuple (starts, n_starts, classes, edge)."""
-    starts, n_starts, classes, edge = loose if ci else exact
-    return _matches(src, a, b, starts, n_starts, root, classes, edge, trans, term_end, spans)
+def _walk(src, b, starts, n_starts, root, classes, edge, trans, ends_off, ends, lex):
+    """Count the matches of every term group of one trie in ``src[:b]`` from the places in
+    ``starts`` (see :func:`_starts`), as the regex alternation of each group finds them:
+    leftmost first, the longest term at each place, not overlapping, each followed by a
+    character that is not in ``edge`` (or by the end). One walk from each place serves all
+    groups; ``ends[ends_off[node]:ends_off[node + 1]]`` are the groups with a term ending at
+    ``node``.
 
-
-@_jit
-def _matches(src, a, b, starts, n_starts, root, classes, edge, trans, term_end, spans):
-    """Non-overlapping matches of one term alternation in ``src[a:b]``, leftmost first, the
-    longest term at each place (the order of the regex's alternatives), each preceded and
-    followed by a character that is not in ``edge`` (or by the text's start or end): only
-    the places in ``starts`` (see :func:`_starts`) can begin one. Writes their (start, end)
-    into ``spans`` and returns how many."""
-    count = 0
-    after = a
+    ``lex`` is the per-document state (see :func:`lexicon_block`): the groups' counts, where
+    each may match next, the longest end found from this place, and the matches of hiding
+    groups, which are recorded as (group, start, end)."""
+    count, after, best, hit, hide, spans, n_spans = lex
     for k in range(n_starts):
         p = starts[k]
-        if p < after:
-            continue
         node = root
-        best = -1
+        n_hit = 0
         q = p
         while q < b:
             node = trans[node, classes[src[q]]]
             if node < 0:
                 break
             q += 1
-            if term_end[node] and (q == b or not edge[src[q]]):
-                best = q
-        if best >= 0:
-            spans[count, 0] = p
-            spans[count, 1] = best
-            count += 1
-            after = best
-    return count
+            if ends_off[node] < ends_off[node + 1] and (q == b or not edge[src[q]]):
+                for e in range(ends_off[node], ends_off[node + 1]):
+                    g = ends[e]
+                    if best[g] < 0:
+                        hit[n_hit] = g
+                        n_hit += 1
+                    best[g] = q
+        for h in range(n_hit):
+            g = hit[h]
+            if p >= after[g]:
+                count[g] += 1
+                after[g] = best[g]
+                if hide[g]:
+                    spans[n_spans[0], 0] = g
+                    spans[n_spans[0], 1] = p
+                    spans[n_spans[0], 2] = best[g]
+                    n_spans[0] += 1
+            best[g] = -1
 
 
 @_jit
-def lexicon_block(
-    cps,
-    doc_off,
-    group_topic,
-    group_hide,
-    group_ci,
-    group_root,
-    exact_classes,
-    loose_classes,
-    exact_edge,
-    loose_edge,
-    trans,
-    term_end,
-    coef_t,
-    out,
-):
+def _count_groups(src, a, b, tries, lex, starts_exact, starts_loose):
+    """:func:`_walk` over ``src[a:b]`` for both tries (case-sensitive terms, then terms that
+    ignore case), after resetting the state in ``lex``."""
+    exact_root, exact_classes, exact_edge = tries[0]
+    loose_root, loose_classes, loose_edge = tries[1]
+    trans, ends_off, ends = tries[2], tries[3], tries[4]
+    count, after, best, hit, hide, spans, n_spans = lex
+    count[:] = 0
+    after[:] = a
+    n_spans[0] = 0
+    n = _starts(src, a, b, exact_classes, exact_edge, starts_exact)
+    _walk(
+        src, b, starts_exact, n, exact_root, exact_classes, exact_edge, trans, ends_off, ends, lex
+    )
+    n = _starts(src, a, b, loose_classes, loose_edge, starts_loose)
+    _walk(
+        src, b, starts_loose, n, loose_root, loose_classes, loose_edge, trans, ends_off, ends, lex
+    )
+
+
+@_jit
+def lexicon_block(cps, doc_off, group_topic, group_hide, tries, coef_t, out):
     """The lexicon block times its coefficients, added to ``out``: per topic, log(1 + the
     number of matches of its term groups), counted after the matches of its exclusion groups
-    (``group_hide``) are blanked with spaces. ``group_ci``: the group ignores case."""
+    (``group_hide``) are blanked with spaces. ``tries``: the roots, character classes and
+    edges of the case-sensitive and the case-insensitive trie, the transitions, and the
+    groups ending at each node (see :func:`_walk`).
+
+    All groups are counted in one pass over the text; a topic whose exclusions matched is
+    counted again on a copy with those matches blanked."""
     n_topics = coef_t.shape[0]
     k = coef_t.shape[1]
+    n_groups = len(group_topic)
     longest = 0
     for d in range(len(doc_off) - 1):
         longest = max(longest, doc_off[d + 1] - doc_off[d])
     buf = np.empty(longest, np.uint32)
-    spans = np.empty((longest + 1, 2), np.int64)
-    exact_starts = np.empty(longest, np.int64)
-    loose_starts = np.empty(longest, np.int64)
-    blank_exact = np.empty(longest, np.int64)
-    blank_loose = np.empty(longest, np.int64)
+    starts_exact = np.empty(longest, np.int64)
+    starts_loose = np.empty(longest, np.int64)
+    lex = (
+        np.zeros(n_groups, np.int64),  # matches per group
+        np.zeros(n_groups, np.int64),  # where each group may match next
+        np.full(n_groups, -1, np.int64),  # the longest end from the current place
+        np.empty(n_groups, np.int64),  # groups with a term from the current place
+        group_hide,
+        np.empty((longest + 1, 3), np.int64),  # matches of hiding groups
+        np.zeros(1, np.int64),
+    )
+    again = (
+        np.zeros(n_groups, np.int64),
+        np.zeros(n_groups, np.int64),
+        np.full(n_groups, -1, np.int64),
+        np.empty(n_groups, np.int64),
+        np.zeros(n_groups, np.bool_),
+        np.empty((1, 3), np.int64),
+        np.zeros(1, np.int64),
+    )
     counts = np.zeros(n_topics, np.int64)
     for d in range(len(doc_off) - 1):
         a = doc_off[d]
         b = doc_off[d + 1]
+        _count_groups(cps, a, b, tries, lex, starts_exact, starts_loose)
+        count, spans, n_spans = lex[0], lex[5], lex[6][0]
         counts[:] = 0
-        n_exact = _starts(cps, a, b, exact_classes, exact_edge, exact_starts)
-        n_loose = _starts(cps, a, b, loose_classes, loose_edge, loose_starts)
+        for g in range(n_groups):
+            if not group_hide[g]:
+                counts[group_topic[g]] += count[g]
         for topic in range(n_topics):
-            src = cps
-            lo = a
-            hi = b
-            ex, n_ex, lx, n_lx = exact_starts, n_exact, loose_starts, n_loose
             blanked = False
-            for g in range(len(group_topic)):
-                if group_topic[g] != topic or not group_hide[g]:
-                    continue
-                found = _group_matches(
-                    group_ci[g],
-                    src,
-                    lo,
-                    hi,
-                    (ex, n_ex, exact_classes, exact_edge),
-                    (lx, n_lx, loose_classes, loose_edge),
-                    group_root[g],
-                    trans,
-                    term_end,
-                    spans,
-                )
-                if found:
+            for m in range(n_spans):
+                if group_topic[spans[m, 0]] == topic:
                     if not blanked:
                         for q in range(a, b):
                             buf[q - a] = cps[q]
-                    for m in range(found):
-                        for q in range(spans[m, 0], spans[m, 1]):
-                            buf[q - lo] = _SPACE
-                    src = buf
-                    lo = 0
-                    hi = b - a
-                    blanked = True
-                    n_ex = _starts(buf, 0, hi, exact_classes, exact_edge, blank_exact)
-                    n_lx = _starts(buf, 0, hi, loose_classes, loose_edge, blank_loose)
-                    ex, lx = blank_exact, blank_loose
-            for g in range(len(group_topic)):
-                if group_topic[g] != topic or group_hide[g]:
-                    continue
-                counts[topic] += _group_matches(
-                    group_ci[g],
-                    src,
-                    lo,
-                    hi,
-                    (ex, n_ex, exact_classes, exact_edge),
-                    (lx, n_lx, loose_classes, loose_edge),
-                    group_root[g],
-                    trans,
-                    term_end,
-                    spans,
-                )
+                        blanked = True
+                    for q in range(spans[m, 1], spans[m, 2]):
+                        buf[q - a] = _SPACE
+            if blanked:
+                _count_groups(buf, 0, b - a, tries, again, starts_exact, starts_loose)
+                counts[topic] = 0
+                for g in range(n_groups):
+                    if group_topic[g] == topic and not group_hide[g]:
+                        counts[topic] += again[0][g]
         for topic in range(n_topics):
             if counts[topic]:
                 v = math.log1p(counts[topic])

@@ -143,9 +143,7 @@ class _TfidfBlock:
         word_ids = self.analyzer == "word" and self.default_tokens and self.max_n <= 6
         if self.analyzer == "char_wb" and self.max_n <= 6:
             self.mode = "chars"
-            self.table = _kernels().build_packed_table(
-                self.vcps, self.voff, self.hmask, _table_bits(len(vocabulary))
-            )
+            self.table = self._packed(self.vcps, self.voff, len(vocabulary))
             #: Vocabulary strings whose hash another one has too (checked at load: 0 for the
             #: shipped model, and always 0 for packed keys, which are the n-grams themselves);
             #: a collision costs probe steps, never a wrong count.
@@ -158,6 +156,16 @@ class _TfidfBlock:
             self.mode = "hashed"
             self.table, self.collisions = self._hashed(self.vcps, self.voff)
         self._finish(block, coef, memo_words)
+
+    def _packed(self, cps: np.ndarray, offsets: np.ndarray, n: int) -> np.ndarray:
+        """A packed table of the strings with their prefixes (see ``build_packed_table``), as
+        small as keeps it at most half full."""
+        bits = _table_bits(n)
+        while (
+            table := _kernels().build_packed_table(cps, offsets, self.hmask, bits, self.min_n)
+        ) is None:
+            bits += 1
+        return table
 
     def _hashed(self, cps: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, int]:
         """A table of strings by hash, and how many of them share their hash with another."""
@@ -179,9 +187,7 @@ class _TfidfBlock:
         ids = np.fromiter((i for seq in sequences for i in seq), dtype=np.uint32)
         id_off = np.zeros(len(sequences) + 1, dtype=np.int64)
         np.cumsum([len(seq) for seq in sequences], out=id_off[1:])
-        ngrams = _kernels().build_packed_table(
-            ids, id_off, self.hmask, _table_bits(len(vocabulary))
-        )
+        ngrams = self._packed(ids, id_off, len(vocabulary))
         self.vcps, self.voff = encode(list(tokens))
         token_table, collisions = self._hashed(self.vcps, self.voff)
         return ngrams, token_table, collisions
@@ -333,7 +339,10 @@ def _ignorecase_classes(chars: set[str]) -> tuple[np.ndarray, dict[str, int]]:
 
 
 class _LexiconBlock:
-    """The lexicon counts: per topic, term alternations as tries over character classes."""
+    """The lexicon counts: every term group (per topic: case-sensitive terms, terms that
+    ignore case, exclusions) in one of two tries over character classes, one for the
+    case-sensitive groups and one for the rest, so that one walk from each place in a text
+    serves every group."""
 
     def __init__(self, block, coef: np.ndarray):
         groups = []  # (lexicon topic, hides, ignores case, terms)
@@ -346,41 +355,38 @@ class _LexiconBlock:
                     groups.append((topic, kind == 2, ignorecase, terms))
         exact_chars = sorted({c for _, _, ci, terms in groups if not ci for t in terms for c in t})
         exact_ids = {c: i + 1 for i, c in enumerate(exact_chars)}
-        self.exact_classes = np.zeros(_UNICODE_SIZE, dtype=_class_type(len(exact_ids)))
+        exact_classes = np.zeros(_UNICODE_SIZE, dtype=_class_type(len(exact_ids)))
         for c, i in exact_ids.items():
-            self.exact_classes[ord(c)] = i
-        self.loose_classes, loose_ids = _ignorecase_classes(
+            exact_classes[ord(c)] = i
+        loose_classes, loose_ids = _ignorecase_classes(
             {c for _, _, ci, terms in groups if ci for t in terms for c in t}
         )
         width = max([len(exact_ids), *loose_ids.values(), 0]) + 1
-        trans: list[list[int]] = []
-        term_end: list[bool] = []
-
-        def node() -> int:
-            trans.append([-1] * width)
-            term_end.append(False)
-            return len(trans) - 1
-
-        roots = []
-        for _, _, ignorecase, terms in groups:
+        trans: list[list[int]] = [[-1] * width, [-1] * width]  # the two roots
+        ends: list[list[int]] = [[], []]
+        for g, (_, _, ignorecase, terms) in enumerate(groups):
             ids = loose_ids if ignorecase else exact_ids
-            root = node()
-            roots.append(root)
             for term in terms:
-                current = root
+                current = int(ignorecase)
                 for c in term:
                     if trans[current][ids[c]] < 0:
-                        trans[current][ids[c]] = node()
+                        trans[current][ids[c]] = len(trans)
+                        trans.append([-1] * width)
+                        ends.append([])
                     current = trans[current][ids[c]]
-                term_end[current] = True
+                if g not in ends[current]:
+                    ends[current].append(g)
         self.group_topic = np.array([g[0] for g in groups], dtype=np.int64)
         self.group_hide = np.array([g[1] for g in groups], dtype=np.bool_)
-        self.group_ci = np.array([g[2] for g in groups], dtype=np.bool_)
-        self.group_root = np.array(roots, dtype=np.int64)
-        self.trans = np.array(trans, dtype=np.int32).reshape(len(trans), width)
-        self.term_end = np.array(term_end, dtype=np.bool_)
-        self.exact_edge = char_table(_LEXICON_EDGE)
-        self.loose_edge = char_table(_LEXICON_EDGE, re.IGNORECASE)
+        ends_off = np.zeros(len(ends) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in ends], out=ends_off[1:])
+        self.tries = (
+            (0, exact_classes, char_table(_LEXICON_EDGE)),
+            (1, loose_classes, char_table(_LEXICON_EDGE, re.IGNORECASE)),
+            np.array(trans, dtype=np.int32).reshape(len(trans), width),
+            ends_off,
+            np.array([g for e in ends for g in e], dtype=np.int64),
+        )
         self.coef_t = np.ascontiguousarray(coef[:, block.offset : block.offset + block.width].T)
 
     def add(self, texts: Sequence[str], encoded: dict, out: np.ndarray) -> None:
@@ -388,20 +394,7 @@ class _LexiconBlock:
             encoded["text"] = encode(texts)
         cps, offsets = encoded["text"]
         _kernels().lexicon_block(
-            cps,
-            offsets,
-            self.group_topic,
-            self.group_hide,
-            self.group_ci,
-            self.group_root,
-            self.exact_classes,
-            self.loose_classes,
-            self.exact_edge,
-            self.loose_edge,
-            self.trans,
-            self.term_end,
-            self.coef_t,
-            out,
+            cps, offsets, self.group_topic, self.group_hide, self.tries, self.coef_t, out
         )
 
 

@@ -70,7 +70,7 @@ from topictag.batch import (
     table_chunks,
 )
 from topictag.errors import InputError, ModelError, TopictagError
-from topictag.files import fsync_dir, remove_stale, temp_name
+from topictag.files import discard_dir, fsync_dir, remove_stale, temp_name
 from topictag.tagger import Tagger, load_model
 
 
@@ -217,7 +217,7 @@ def tag_corpus_distributed(
                 raise
         _join([Path(part.path) for part in parts], target, out_fmt)
     finally:
-        shutil.rmtree(parts_dir, ignore_errors=True)
+        discard_dir(parts_dir, where)
     return {
         "input": str(source),
         "output": str(target),

@@ -6,7 +6,8 @@
 - :func:`write_atomic` writes to a temporary name beside the target, fsyncs and renames, so
   a full disk or a crash leaves the previous file (or none), never a torn one.
 - Temporary names carry the writer's process id (:func:`temp_name`); :func:`remove_stale`
-  removes those that a killed run left behind.
+  removes those that a killed run left behind, and :func:`discard_dir` a working directory
+  that other processes may still be writing into.
 
 Standard library only: the tagging path imports this module.
 """
@@ -168,6 +169,23 @@ def remove_stale(path: Path, now: float | None = None) -> list[Path]:
             continue
         removed.append(Path(entry.path))
     return removed
+
+
+def discard_dir(path: Path, beside: Path) -> None:
+    """Remove the working directory ``path``, which other processes may still be writing into
+    (a cancelled task of a cluster run cannot be stopped). It is renamed first, to a temporary
+    name of ``beside``: after that, nothing can appear in it by its old path, so the removal
+    cannot be raced by a late file and leave the directory behind."""
+    doomed = temp_name(Path(beside), "old")
+    try:
+        os.rename(path, doomed)
+    except FileNotFoundError:
+        return
+    except OSError:
+        doomed = Path(path)
+    import shutil
+
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def cannot_write(path: str | os.PathLike, exc: OSError) -> str:
