@@ -625,6 +625,21 @@ def _count_groups(src, a, b, tries, lex, starts_exact, starts_loose):
 
 
 @_jit
+def _group_state(hide, max_spans):
+    """The per-document state of :func:`_walk` for groups whose hiding flags are ``hide``."""
+    n_groups = len(hide)
+    return (
+        np.zeros(n_groups, np.int64),  # matches per group
+        np.zeros(n_groups, np.int64),  # where each group may match next
+        np.full(n_groups, -1, np.int64),  # the longest end from the current place
+        np.empty(n_groups, np.int64),  # groups with a term from the current place
+        hide,
+        np.empty((max_spans, 3), np.int64),  # matches of hiding groups: (group, start, end)
+        np.zeros(1, np.int64),  # how many of them
+    )
+
+
+@_jit
 def lexicon_block(cps, doc_off, group_topic, group_hide, tries, coef_t, out):
     """The lexicon block times its coefficients, added to ``out``: per topic, log(1 + the
     number of matches of its term groups), counted after the matches of its exclusion groups
@@ -643,24 +658,8 @@ def lexicon_block(cps, doc_off, group_topic, group_hide, tries, coef_t, out):
     buf = np.empty(longest, np.uint32)
     starts_exact = np.empty(longest, np.int64)
     starts_loose = np.empty(longest, np.int64)
-    lex = (
-        np.zeros(n_groups, np.int64),  # matches per group
-        np.zeros(n_groups, np.int64),  # where each group may match next
-        np.full(n_groups, -1, np.int64),  # the longest end from the current place
-        np.empty(n_groups, np.int64),  # groups with a term from the current place
-        group_hide,
-        np.empty((longest + 1, 3), np.int64),  # matches of hiding groups
-        np.zeros(1, np.int64),
-    )
-    again = (
-        np.zeros(n_groups, np.int64),
-        np.zeros(n_groups, np.int64),
-        np.full(n_groups, -1, np.int64),
-        np.empty(n_groups, np.int64),
-        np.zeros(n_groups, np.bool_),
-        np.empty((1, 3), np.int64),
-        np.zeros(1, np.int64),
-    )
+    lex = _group_state(group_hide, longest + 1)
+    again = _group_state(np.zeros(n_groups, np.bool_), 0)  # on a blanked copy: no spans kept
     counts = np.zeros(n_topics, np.int64)
     for d in range(len(doc_off) - 1):
         a = doc_off[d]
