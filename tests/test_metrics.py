@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from topictag.metrics import binarize, choose_thresholds, report
+from topictag.metrics import binarize, choose_thresholds, macro_f1_interval, report
 
 TOPICS = ["a", "b"]
 
@@ -46,3 +49,40 @@ def test_thresholds_maximise_f1_per_topic():
 
 def test_topic_without_positives_keeps_half():
     assert choose_thresholds(np.zeros((3, 1)), np.full((3, 1), 0.9), [0.1, 0.9])[0] == 0.5
+
+
+def test_the_interval_of_perfect_predictions_is_a_point():
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    assert macro_f1_interval(y, y) == [1.0, 1.0]
+
+
+def test_the_interval_narrows_as_rows_grow_and_the_seed_fixes_it():
+    """The same error rate on 10 times the rows: a narrower interval around the same figure."""
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0]] * 4)
+    pred = y.copy()
+    pred[::5, 1] = 1  # one false alarm in five rows
+    small = macro_f1_interval(y, pred, seed=1)
+    large = macro_f1_interval(np.tile(y, (10, 1)), np.tile(pred, (10, 1)), seed=1)
+    figure = report(y, pred, TOPICS)["macro_f1"]
+    assert small[0] < figure < small[1]
+    assert small[0] < large[0] <= figure <= large[1] < small[1]
+    assert macro_f1_interval(y, pred, seed=1) == small
+
+
+def test_no_rows_or_nothing_to_measure_gives_no_interval():
+    assert macro_f1_interval(np.zeros((0, 2)), np.zeros((0, 2))) is None
+    assert macro_f1_interval(np.zeros((3, 2)), np.zeros((3, 2))) is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    hnp.arrays(np.bool_, st.tuples(st.integers(1, 30), st.just(3))),
+    hnp.arrays(np.bool_, st.tuples(st.integers(1, 30), st.just(3))),
+)
+def test_the_interval_is_ordered_and_within_zero_and_one(y, pred):
+    n = min(len(y), len(pred))
+    interval = macro_f1_interval(y[:n], pred[:n], resamples=200)
+    if report(y[:n], pred[:n], ["a", "b", "c"])["macro_f1"] is None:
+        assert interval is None
+    else:
+        assert 0.0 <= interval[0] <= interval[1] <= 1.0

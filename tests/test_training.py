@@ -57,8 +57,13 @@ def test_no_paragraph_of_a_test_article_is_ever_in_training(monkeypatch, data):
     monkeypatch.setattr(training, "predict_proba", predict)
     monkeypatch.setattr(training, "_fold_predictions", fold)
     result = training.evaluate(labelled, lexicon, TEST_GRID, inner_folds=2)
-    assert result["leave_one_article_out"]["n"] == len(labelled)
+    held_out = result["leave_one_article_out"]
+    assert held_out["n"] == len(labelled)
     assert len(trained_on) == 5 and len(inner_folds) == 10
+    # each row's held-out answer is kept, for the next training to compare with
+    assert set(held_out["predictions"]) == set(labelled.ids)
+    low, high = held_out["macro_f1_interval_95"]
+    assert low <= held_out["macro_f1"] <= high
 
 
 def test_evaluation_reports_model_and_baselines_on_real_text_only(data):
@@ -285,3 +290,39 @@ def test_selection_scores_scaled_lexicons_as_the_fitted_pipeline_does(data):
     pipeline = training._fit(texts[train], y[train], params, lexicon, labelled.topics)
     assert pipeline.named_steps["features"].get_params()["lexicon__scale"] == 0.25
     assert np.abs(fold - predict_proba(pipeline, texts[val])).max() <= 1e-12
+
+
+def test_changed_rows_names_each_topic_that_became_right_or_wrong():
+    gold = {"a": ["oil"], "b": [], "c": ["gas"], "d": ["gas"]}
+    before = {"a": [], "b": [], "c": ["gas", "oil"], "d": ["gas"], "gone": ["oil"]}
+    after = {"a": ["oil"], "b": ["gas"], "c": ["gas"], "d": ["gas"]}
+    assert training.changed_rows(before, after, gold) == {
+        "fixed": ["a: oil", "c: oil"],
+        "broken": ["b: gas"],
+    }
+
+
+def test_a_training_names_the_held_out_answers_that_changed_since_the_model_it_replaces(
+    tmp_path, labels_dir, seed_rows, monkeypatch
+):
+    topics = [t.name for t in load_topics(labels_dir)]
+    row = next(r for r in seed_rows if r["labels"])
+    topic = row["labels"][0]
+
+    def figures(answer):
+        held_out = report(np.eye(len(topics), dtype=bool), np.eye(len(topics)), topics)
+        held_out["predictions"] = {row["id"]: answer}
+        return {"leave_one_article_out": held_out}
+
+    out = tmp_path / "model"
+    args = dict(grid=TEST_GRID, inner_folds=2, n_jobs=1, ablation=False)
+    monkeypatch.setattr(training, "evaluate", lambda *a, **k: figures([]))
+    first = training.train(labels_dir, SEEDS, out, **args)
+    assert "since_previous_model" not in first["evaluation"]["leave_one_article_out"]
+    monkeypatch.setattr(training, "evaluate", lambda *a, **k: figures([topic]))
+    second = training.train(labels_dir, SEEDS, out, **args)["evaluation"]
+    assert second["leave_one_article_out"]["since_previous_model"] == {
+        "macro_f1": 1.0,
+        "fixed": [f"{row['id']}: {topic}"],
+        "broken": [],
+    }

@@ -42,7 +42,27 @@ def metrics_table(result: dict) -> str:
     macro, micro = figure(result["macro_f1"]), figure(result["micro_f1"])
     lines.append(f"| **macro F1** | | | **{macro}** | {result['n']} paragraphs |")
     lines.append(f"| micro F1 | | | {micro} | |")
+    if result.get("macro_f1_interval_95"):
+        low, high = result["macro_f1_interval_95"]
+        lines.append(f"| macro F1, 95% bootstrap interval | | | {low:.2f} to {high:.2f} | |")
     return "\n".join(lines)
+
+
+def changes_paragraph(result: dict) -> str | None:
+    """The held-out answers that changed since the model this one replaced, or None when
+    that model recorded none (``since_previous_model``, see ``topictag.training``)."""
+    since = result.get("since_previous_model")
+    if not since:
+        return None
+
+    def rows(items: list[str]) -> str:
+        return "; ".join(f"`{item}`" for item in items) if items else "none"
+
+    return (
+        f"Since the model this one replaced (macro F1 {figure(since.get('macro_f1'))} leaving one "
+        f"article out), answers now right: {rows(since['fixed'])}; now wrong: "
+        f"{rows(since['broken'])}."
+    )
 
 
 def _f1s(result: dict) -> dict[str, float]:
@@ -77,6 +97,22 @@ def summary_table(evaluation: dict) -> str:
         cells = " | ".join(f"{f:.2f}" for f in _f1s(r).values())
         lines.append(f"| {name} | {figure(r['macro_f1'])} | {figure(r['micro_f1'])} | {cells} |")
     return "\n".join(lines)
+
+
+def uncertainty_lines(evaluation: dict) -> list[str]:
+    """Under the summary table: how wide the leave-one-article-out figure's interval is, and
+    which held-out answers changed since the previous model (when training recorded them)."""
+    main = evaluation.get("leave_one_article_out") or {}
+    lines = []
+    if main.get("macro_f1_interval_95"):
+        low, high = main["macro_f1_interval_95"]
+        lines.append(
+            f"Leave one real article out: macro F1 {figure(main['macro_f1'])}, 95% bootstrap "
+            f"interval {low:.2f} to {high:.2f} ({main['n']} paragraphs)."
+        )
+    if changes_paragraph(main):
+        lines.append(changes_paragraph(main))
+    return lines
 
 
 def dev_paragraph(dev: dict, summary: dict) -> str:
@@ -135,6 +171,8 @@ def model_card(metrics: dict) -> str:
     parts.append(summary_table(evaluation))
     if main:
         parts += ["", "Per topic, leave one real article out:", "", metrics_table(main)]
+        if changes_paragraph(main):
+            parts += ["", changes_paragraph(main)]
     dev = evaluation.get("dev")
     if dev:
         parts += ["", dev_paragraph(dev, data.get("dev", {})), "", metrics_table(dev)]
@@ -142,7 +180,7 @@ def model_card(metrics: dict) -> str:
         "",
         "## Limitations",
         "- The real test set is small (a handful of articles); figures move by several points "
-        "with one article.",
+        "with one article, as the bootstrap intervals show.",
         "- English only. Text in other languages gets few known words and unreliable scores.",
         "- Paragraph-level decisions; an article's topic is any paragraph's topic, so one stray "
         "paragraph can tag an article.",
@@ -163,10 +201,10 @@ def readme_metrics(metrics: dict) -> str:
     evaluation = metrics.get("evaluation", {})
     parts = [summary_table(evaluation)]
     if "leave_one_article_out" in evaluation:
-        parts += [
-            "Per topic, leave one real article out:",
-            metrics_table(evaluation["leave_one_article_out"]),
-        ]
+        main = evaluation["leave_one_article_out"]
+        parts += ["Per topic, leave one real article out:", metrics_table(main)]
+        if changes_paragraph(main):
+            parts.append(changes_paragraph(main))
     if evaluation.get("dev"):
         dev = evaluation["dev"]
         parts += [dev_paragraph(dev, metrics["data"].get("dev", {})), metrics_table(dev)]

@@ -409,7 +409,7 @@ def train(
     Trains on every labelled paragraph, evaluates it grouped by article, and writes it to the
     model directory.
     """
-    from topictag.card import stale_note, summary_table
+    from topictag.card import stale_note, summary_table, uncertainty_lines
     from topictag.training import train as train_model
 
     metrics = train_model(
@@ -421,6 +421,8 @@ def train(
         use_lexicon=lexicon,
     )
     typer.echo(summary_table(metrics["evaluation"]) if metrics["evaluation"] else "trained")
+    for line in uncertainty_lines(metrics["evaluation"]):
+        typer.echo(line)
     if stale_note(metrics):
         typer.echo(stale_note(metrics))
 
@@ -448,7 +450,7 @@ def info(
     """
     from topictag import defaults
     from topictag.artifact import read_metrics, thresholds_note
-    from topictag.card import stale_note, summary_table
+    from topictag.card import stale_note, summary_table, uncertainty_lines
     from topictag.explain import top_terms_table
     from topictag.tagger import load_model
 
@@ -475,6 +477,8 @@ def info(
     )
     typer.echo(f"parameters: {metrics['params']}")
     typer.echo(summary_table(metrics.get("evaluation", {})))
+    for line in uncertainty_lines(metrics.get("evaluation", {})):
+        typer.echo(line)
     if stale_note(metrics):
         typer.echo(stale_note(metrics))
     if terms:

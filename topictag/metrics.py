@@ -61,6 +61,40 @@ def report(y_true: np.ndarray, y_pred: np.ndarray, topics: Sequence[str]) -> dic
     }
 
 
+def macro_f1_interval(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> list[float] | None:
+    """A bootstrap interval for macro F1: the ``level`` percentile interval of the macro F1
+    of ``resamples`` draws of the rows with replacement (topics averaged as in
+    :func:`report`). It says how far a figure on few paragraphs can move by chance: on the
+    66 seed paragraphs one paragraph moves a topic by 5 to 15 points. None without rows or
+    when no draw has a defined macro F1; the same ``seed`` gives the same interval."""
+    y_true = np.asarray(y_true, dtype=bool)
+    y_pred = np.asarray(y_pred, dtype=bool)
+    n = y_true.shape[0]
+    if n == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
+    tp = weights @ (y_true & y_pred)
+    fp = weights @ (~y_true & y_pred)
+    fn = weights @ (y_true & ~y_pred)
+    counted = tp + fp + fn > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(counted, 2 * tp / (2 * tp + fp + fn), np.nan)
+    defined = counted.any(axis=1)
+    if not defined.any():
+        return None
+    macro = np.nanmean(f1[defined], axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(macro, [tail, 100 - tail])
+    return [round(float(low), 4), round(float(high), 4)]
+
+
 def choose_thresholds(y_true: np.ndarray, scores: np.ndarray, grid: Sequence[float]) -> np.ndarray:
     """Per topic, the threshold in ``grid`` with the best F1 on (out-of-fold) scores.
 

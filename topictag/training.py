@@ -36,7 +36,7 @@ from topictag import defaults
 from topictag.errors import LabelError
 from topictag.labels import LabelledData, load_dev, load_labels
 from topictag.lexicon import LEXICON_FILE, keyword_hits, load_lexicon
-from topictag.metrics import binarize, choose_thresholds, report
+from topictag.metrics import binarize, choose_thresholds, macro_f1_interval, report
 from topictag.normalize import normalize_all
 from topictag.pipeline import (
     LexiconFeatures,
@@ -300,14 +300,18 @@ def evaluate(
     authored = ~real
     out: dict = {}
 
-    def held_out(name, train_rows):
+    def held_out(name, train_rows, rows_too=False):
         rows, pred = _grouped_predictions(
             data, y, lexicon, grid, inner_folds, train_rows, progress, name, n_jobs
         )
-        return report(y[rows], pred, topics)
+        result = report(y[rows], pred, topics)
+        result["macro_f1_interval_95"] = macro_f1_interval(y[rows], pred)
+        if rows_too:
+            result["predictions"] = predicted_topics([data.ids[r] for r in rows], pred, topics)
+        return result
 
     if len(set(np.asarray(data.articles)[real])) >= 2:
-        out["leave_one_article_out"] = held_out("leave one article out", np.flatnonzero)
+        out["leave_one_article_out"] = held_out("leave one article out", np.flatnonzero, True)
         if authored.any() and seeds_only:
             out["seeds_only"] = held_out("seeds only", lambda keep: np.flatnonzero(keep & real))
     if authored.any() and real.any():
@@ -336,6 +340,26 @@ def evaluate(
                 y[real], keyword_predictions(real_texts, lexicon, topics), topics
             )
     return out
+
+
+def predicted_topics(ids: Sequence[str], pred: np.ndarray, topics: Sequence[str]) -> dict:
+    """Row id -> the topics predicted for it (held out), so the next training can name the
+    rows whose answer changed (:func:`changed_rows`)."""
+    return {i: [t for t, on in zip(topics, row) if on] for i, row in zip(ids, pred.tolist())}
+
+
+def changed_rows(before: dict, after: dict, gold: dict) -> dict:
+    """The held-out answers that changed between two trainings, against the labels now:
+    ``{"fixed": [...], "broken": [...]}``, each item ``"ROW_ID: topic"`` (a topic now right
+    that was wrong, or the reverse). ``before`` and ``after`` map row ids to predicted
+    topics (:func:`predicted_topics`), ``gold`` to labels; rows missing from either
+    training are left out."""
+    fixed, broken = [], []
+    for row in sorted(set(before) & set(after) & set(gold)):
+        for topic in sorted(set(before[row]) ^ set(after[row])):
+            right_now = (topic in after[row]) == (topic in gold[row])
+            (fixed if right_now else broken).append(f"{row}: {topic}")
+    return {"fixed": fixed, "broken": broken}
 
 
 def ablation_grids(grid: dict[str, list], has_lexicon: bool) -> dict[str, dict[str, list]]:
@@ -393,6 +417,7 @@ def held_apart(
     y = binarize(data.labels, topics)
     pred = predict_proba(pipeline, data.texts) >= thresholds
     out = report(y, pred, topics)
+    out["macro_f1_interval_95"] = macro_f1_interval(y, pred)
     none = ~y.any(axis=1)
     out["no_topic_rows"] = int(none.sum())
     out["false_alarms"] = int(pred[none].any(axis=1).sum())
@@ -477,6 +502,19 @@ def earlier_evaluation(model_dir: Path) -> tuple[dict, dict | None]:
     return old["evaluation"], stale
 
 
+def since_previous_model(held_out: dict, model_dir: Path, data: LabelledData) -> dict:
+    """``{"since_previous_model": {...}}``: the leave-one-article-out figure of the model in
+    ``model_dir`` (the one this training replaces) and the rows whose answer changed
+    (:func:`changed_rows`); ``{}`` when that model recorded no held-out answers."""
+    previous = earlier_evaluation(model_dir)[0].get("leave_one_article_out")
+    if not isinstance(previous, dict) or not isinstance(previous.get("predictions"), dict):
+        return {}
+    before = {i: v for i, v in previous["predictions"].items() if isinstance(v, list)}
+    gold = {i: list(labels) for i, labels in zip(data.ids, data.labels)}
+    changes = changed_rows(before, held_out["predictions"], gold)
+    return {"since_previous_model": {"macro_f1": previous.get("macro_f1"), **changes}}
+
+
 def train(
     labels_dir: str | Path | None = None,
     seeds_dir: str | Path | None = None,
@@ -537,6 +575,10 @@ def train(
                     lambda m, name=name: progress(f"{name.replace('_', ' ')}: {m}"),
                     n_jobs,
                 )
+    if "leave_one_article_out" in evaluation:
+        evaluation["leave_one_article_out"].update(
+            since_previous_model(evaluation["leave_one_article_out"], model_path, data)
+        )
     progress("fitting the final model on all labelled paragraphs")
     y = binarize(data.labels, topics)
     fitted = fit_selected(data.texts, y, data.articles, topics, lexicon, grid, inner_folds)

@@ -1,0 +1,80 @@
+"""The model card and README figures: tables of what training measured, with the interval a
+small test set allows and the held-out answers that changed since the previous model."""
+
+import json
+
+from topictag.card import changes_paragraph, metrics_table, model_card, uncertainty_lines
+
+TOPICS = ["gas", "oil"]
+
+
+def held_out(**extra) -> dict:
+    per_topic = {t: {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2} for t in TOPICS}
+    return {"n": 4, "macro_f1": 0.6667, "micro_f1": 0.6667, "per_topic": per_topic, **extra}
+
+
+def test_the_table_shows_the_bootstrap_interval_when_training_measured_one():
+    assert "interval" not in metrics_table(held_out())
+    table = metrics_table(held_out(macro_f1_interval_95=[0.4, 0.9]))
+    assert table.splitlines()[-1] == "| macro F1, 95% bootstrap interval | | | 0.40 to 0.90 | |"
+
+
+def test_the_changed_answers_are_named_or_nothing_is_said():
+    assert changes_paragraph(held_out()) is None
+    since = {"macro_f1": 0.5, "fixed": ["s-p01: oil", "s-p02: gas"], "broken": []}
+    text = changes_paragraph(held_out(since_previous_model=since))
+    assert "(macro F1 0.50 leaving one article out)" in text
+    assert "now right: `s-p01: oil`; `s-p02: gas`; now wrong: none." in text
+
+
+def test_the_model_card_carries_both(model_dir):
+    metrics = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))
+    since = {"macro_f1": 0.5, "fixed": [], "broken": ["s-p03: gas"]}
+    metrics["evaluation"] = {
+        "leave_one_article_out": held_out(
+            macro_f1_interval_95=[0.4, 0.9], since_previous_model=since
+        )
+    }
+    metrics["topics"] = TOPICS
+    metrics["thresholds"] = {t: 0.5 for t in TOPICS}
+    metrics["data"]["label_counts"] = {k: {t: 1 for t in TOPICS} for k in ("real", "authored")}
+    card = model_card(metrics)
+    assert "0.40 to 0.90" in card
+    assert "now wrong: `s-p03: gas`." in card
+
+
+def test_train_and_info_print_the_interval_and_the_changes_under_the_table():
+    since = {"macro_f1": 0.5, "fixed": ["s-p01: oil"], "broken": []}
+    lines = uncertainty_lines(
+        {
+            "leave_one_article_out": held_out(
+                macro_f1_interval_95=[0.4, 0.9], since_previous_model=since
+            )
+        }
+    )
+    assert lines[0] == (
+        "Leave one real article out: macro F1 0.67, 95% bootstrap interval 0.40 to 0.90 "
+        "(4 paragraphs)."
+    )
+    assert "now right: `s-p01: oil`" in lines[1]
+    assert uncertainty_lines({}) == [] == uncertainty_lines({"leave_one_article_out": held_out()})
+
+
+def test_info_prints_them(model_dir, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from topictag.cli import app
+
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
+    topics = metrics["topics"]
+    result = held_out(macro_f1_interval_95=[0.4, 0.9])
+    result["per_topic"] = {t: result["per_topic"]["gas"] for t in topics}
+    metrics["evaluation"] = {"leave_one_article_out": result}
+    (model / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    info = CliRunner().invoke(app, ["info", "--model", str(model)])
+    assert info.exit_code == 0, info.output
+    assert "95% bootstrap interval 0.40 to 0.90 (4 paragraphs)." in info.stdout
