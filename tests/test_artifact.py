@@ -60,6 +60,25 @@ def test_missing_artifact(model_copy):
         PortableModel.load(model_copy)
 
 
+def test_a_model_scored_before_it_is_written_pickles_no_memory_address(model_dir, tmp_path):
+    """Training scores the development set with the final pipeline before writing it, and
+    scoring makes scikit-learn remember the address of its stop word list again."""
+    import joblib
+
+    from topictag.pipeline import predict_proba
+
+    pipeline = load_pipeline(model_dir)
+    predict_proba(pipeline, ["Gas flows through the pipeline."])
+    assert "_stop_words_id" in vars(pipeline.named_steps["features"].transformer_list[0][1])
+    metrics = read_metrics(model_dir)
+    thresholds = [metrics["thresholds"][t] for t in metrics["topics"]]
+    out = tmp_path / "model"
+    artifact.write_model(out, pipeline, metrics["topics"], thresholds, {}, metrics)
+    written = joblib.load(out / "pipeline.joblib")
+    steps = [written, *written.get_params(deep=True).values()]
+    assert [s for s in steps if "_stop_words_id" in getattr(s, "__dict__", {})] == []
+
+
 def test_model_card_and_metrics_are_written(model_dir):
     metrics = read_metrics(model_dir)
     assert set(metrics["artifacts"]) == {"pipeline.joblib", "portable.json", "portable.npz"}

@@ -21,10 +21,20 @@ def test_the_table_shows_the_bootstrap_interval_when_training_measured_one():
 
 def test_the_changed_answers_are_named_or_nothing_is_said():
     assert changes_paragraph(held_out()) is None
+    same = {"macro_f1": 0.5, "fixed": [], "broken": [], "difference_interval_95": [0.0, 0.0]}
+    assert changes_paragraph(held_out(since_previous_model=same)) == (
+        "Every held-out answer is that of the model this one replaced (macro F1 0.50 leaving one "
+        "article out)."
+    )
     since = {"macro_f1": 0.5, "fixed": ["s-p01: oil", "s-p02: gas"], "broken": []}
     text = changes_paragraph(held_out(since_previous_model=since))
     assert "(macro F1 0.50 leaving one article out)" in text
     assert "now right: `s-p01: oil`; `s-p02: gas`; now wrong: none." in text
+    since["difference_interval_95"] = [-0.1, 0.03]
+    text = changes_paragraph(held_out(since_previous_model=since))
+    assert (
+        "article out; the change in macro F1, 95% paired bootstrap interval -0.10 to +0.03)" in text
+    )
 
 
 def test_the_model_card_carries_both(model_dir):

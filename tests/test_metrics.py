@@ -86,3 +86,15 @@ def test_the_interval_is_ordered_and_within_zero_and_one(y, pred):
         assert interval is None
     else:
         assert 0.0 <= interval[0] <= interval[1] <= 1.0
+
+
+def test_the_paired_interval_of_a_difference():
+    """The same answers differ by nothing; answers right where the baseline was wrong in many
+    rows are better on every draw."""
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0]] * 4)
+    assert macro_f1_interval(y, y, baseline=y) == [0.0, 0.0]
+    worse = y.copy()
+    worse[::2, 0] = 0
+    low, high = macro_f1_interval(y, y, baseline=worse)
+    assert 0.0 < low <= high
+    assert macro_f1_interval(y, worse, baseline=y) == [-high, -low]

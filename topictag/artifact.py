@@ -158,6 +158,7 @@ def write_model(
     import joblib
 
     from topictag.card import model_card
+    from topictag.pipeline import forget_memos
 
     model_dir = _write_target(Path(model_dir))
     remove_stale(model_dir)
@@ -171,7 +172,7 @@ def write_model(
         ) from None
     try:
         buffer = io.BytesIO()
-        joblib.dump(pipeline, buffer)
+        joblib.dump(forget_memos(pipeline), buffer)  # scored since fitting: memos came back
         settings, arrays = export_portable(pipeline, topics, thresholds, lexicon)
         artifacts = {
             PIPELINE: buffer.getvalue(),

@@ -58,9 +58,21 @@ def changes_paragraph(result: dict) -> str | None:
     def rows(items: list[str]) -> str:
         return "; ".join(f"`{item}`" for item in items) if items else "none"
 
+    before = (
+        f"the model this one replaced (macro F1 {figure(since.get('macro_f1'))} leaving one "
+        "article out"
+    )
+    if not since["fixed"] and not since["broken"]:
+        return f"Every held-out answer is that of {before})."
+    interval = since.get("difference_interval_95")
+    difference = (
+        f"; the change in macro F1, 95% paired bootstrap interval {interval[0]:+.2f} to "
+        f"{interval[1]:+.2f}"
+        if interval
+        else ""
+    )
     return (
-        f"Since the model this one replaced (macro F1 {figure(since.get('macro_f1'))} leaving one "
-        f"article out), answers now right: {rows(since['fixed'])}; now wrong: "
+        f"Since {before}{difference}), answers now right: {rows(since['fixed'])}; now wrong: "
         f"{rows(since['broken'])}."
     )
 

@@ -510,9 +510,23 @@ def since_previous_model(held_out: dict, model_dir: Path, data: LabelledData) ->
     if not isinstance(previous, dict) or not isinstance(previous.get("predictions"), dict):
         return {}
     before = {i: v for i, v in previous["predictions"].items() if isinstance(v, list)}
+    after = held_out["predictions"]
     gold = {i: list(labels) for i, labels in zip(data.ids, data.labels)}
-    changes = changed_rows(before, held_out["predictions"], gold)
-    return {"since_previous_model": {"macro_f1": previous.get("macro_f1"), **changes}}
+    changes = changed_rows(before, after, gold)
+    both = sorted(set(before) & set(after) & set(gold))
+    topics = data.topics
+    difference = macro_f1_interval(
+        binarize([gold[i] for i in both], topics),
+        binarize([after[i] for i in both], topics),
+        baseline=binarize([[t for t in before[i] if t in topics] for i in both], topics),
+    )
+    return {
+        "since_previous_model": {
+            "macro_f1": previous.get("macro_f1"),
+            **changes,
+            "difference_interval_95": difference,
+        }
+    }
 
 
 def train(
