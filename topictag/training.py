@@ -509,16 +509,20 @@ def since_previous_model(held_out: dict, model_dir: Path, data: LabelledData) ->
     previous = earlier_evaluation(model_dir)[0].get("leave_one_article_out")
     if not isinstance(previous, dict) or not isinstance(previous.get("predictions"), dict):
         return {}
-    before = {i: v for i, v in previous["predictions"].items() if isinstance(v, list)}
+    topics = data.topics
+    before = {  # a topic since removed from topics.toml is no answer to compare
+        i: [t for t in v if t in topics]
+        for i, v in previous["predictions"].items()
+        if isinstance(v, list)
+    }
     after = held_out["predictions"]
     gold = {i: list(labels) for i, labels in zip(data.ids, data.labels)}
     changes = changed_rows(before, after, gold)
     both = sorted(set(before) & set(after) & set(gold))
-    topics = data.topics
     difference = macro_f1_interval(
         binarize([gold[i] for i in both], topics),
         binarize([after[i] for i in both], topics),
-        baseline=binarize([[t for t in before[i] if t in topics] for i in both], topics),
+        baseline=binarize([before[i] for i in both], topics),
     )
     return {
         "since_previous_model": {
