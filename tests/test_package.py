@@ -144,3 +144,15 @@ def test_readme_figures_are_those_of_the_shipped_model():
 
     metrics = json.loads((ROOT / "model" / "metrics.json").read_text(encoding="utf-8"))
     assert update_readme(README, metrics) == README
+
+
+def test_readme_example_output_is_what_the_shipped_model_prints(monkeypatch):
+    """The first example under "What you get" is the shipped model's output, thresholds
+    included (paste the command's output there after retraining)."""
+    from typer.testing import CliRunner
+
+    block = re.search(r"```\n\$ topictag (tag [^\n]+)\n(.*?)```", README, re.S)
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, [*block.group(1).split(), "--model", "model"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip("\n") == block.group(2).rstrip("\n")
