@@ -327,3 +327,15 @@ def test_a_training_names_the_held_out_answers_that_changed_since_the_model_it_r
     assert (since["fixed"], since["broken"]) == ([f"{row['id']}: {topic}"], [])
     low, high = since["difference_interval_95"]  # one row, now right: better on every draw
     assert 0.0 < low <= high
+
+
+def test_a_seeds_directory_that_is_not_there_stops_training(tmp_path, labels_dir):
+    """The seed articles check the seed rows' texts: a mistyped --seeds must not skip that."""
+    result = CliRunner().invoke(
+        app,
+        ["train", "--labels", str(labels_dir), "--seeds", str(tmp_path / "seedz"),
+         "--model", str(tmp_path / "model")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {tmp_path / 'seedz'}: no such directory of seed articles\n"
+    assert not (tmp_path / "model").exists()

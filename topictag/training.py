@@ -560,6 +560,8 @@ def train(
     progress = progress or _quiet
     labels_path = defaults.labels_dir(labels_dir)
     seeds_path = defaults.seeds_dir(seeds_dir)
+    if seeds_dir is not None and not seeds_path.is_dir():  # a typo would skip the seed checks
+        raise LabelError(f"{seeds_dir}: no such directory of seed articles")
     model_path = defaults.model_dir(model_dir, installed=False)
     grid = grid if grid is not None else defaults.DEFAULT_GRID
 
