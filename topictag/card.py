@@ -122,8 +122,8 @@ def uncertainty_lines(evaluation: dict) -> list[str]:
             f"Leave one real article out: macro F1 {figure(main['macro_f1'])}, 95% bootstrap "
             f"interval {low:.2f} to {high:.2f} ({main['n']} paragraphs)."
         )
-    if changes_paragraph(main):
-        lines.append(changes_paragraph(main))
+    if changes := changes_paragraph(main):
+        lines.append(changes)
     return lines
 
 
@@ -183,8 +183,8 @@ def model_card(metrics: dict) -> str:
     parts.append(summary_table(evaluation))
     if main:
         parts += ["", "Per topic, leave one real article out:", "", metrics_table(main)]
-        if changes_paragraph(main):
-            parts += ["", changes_paragraph(main)]
+        if changes := changes_paragraph(main):
+            parts += ["", changes]
     dev = evaluation.get("dev")
     if dev:
         parts += ["", dev_paragraph(dev, data.get("dev", {})), "", metrics_table(dev)]
@@ -215,8 +215,8 @@ def readme_metrics(metrics: dict) -> str:
     if "leave_one_article_out" in evaluation:
         main = evaluation["leave_one_article_out"]
         parts += ["Per topic, leave one real article out:", metrics_table(main)]
-        if changes_paragraph(main):
-            parts.append(changes_paragraph(main))
+        if changes := changes_paragraph(main):
+            parts.append(changes)
     if evaluation.get("dev"):
         dev = evaluation["dev"]
         parts += [dev_paragraph(dev, metrics["data"].get("dev", {})), metrics_table(dev)]
