@@ -110,10 +110,11 @@ def _load(kind: str) -> None:
     ("portable") or numpy ("numpy") for every batch, or the scikit-learn pipeline behind the
     very same Tagger code (paragraph split, thresholds, article = any paragraph)."""
     global _TAGGER
-    from topictag import defaults
+    from topictag import compiled, defaults
     from topictag.tagger import Tagger
 
     _scoring(kind)
+    compiled.SECOND_THREAD = False  # one thread per process, as the workers of tag --num-proc
     tagger = Tagger.load()
     if kind == "sklearn":
         from topictag.artifact import load_pipeline
@@ -129,6 +130,10 @@ def _scoring(kind: str) -> None:
 
     scorer.COMPILED_CHARS = 0
     scorer.COMPILED = kind != "numpy"
+    if kind == "one thread":  # no second thread for the char_wb block
+        from topictag import compiled
+
+        compiled.SECOND_THREAD = False
 
 
 def _sklearn_tagger(model, pipeline):
@@ -226,6 +231,7 @@ UNSEEN_FOLDS = 4
 FASTTEXT = {"loss": "ova", "wordNgrams": 2, "epoch": 25, "thread": 2, "verbose": 0}
 UNSEEN_KINDS = {
     "topictag": "topictag (compiled)",
+    "one thread": "topictag, one thread",
     "numpy": "topictag (numpy)",
     "sklearn": "scikit-learn pipeline",
     "fasttext": "fastText",

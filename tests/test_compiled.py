@@ -222,6 +222,67 @@ def test_a_full_word_memo_is_emptied_and_refilled(both):
     assert np.abs(ours - numpy_decision(portable, texts)).max() <= 1e-12
 
 
+def test_the_second_thread_gives_the_same_scores_to_the_last_bit(both, monkeypatch):
+    """The char_wb block scored beside the others, in steps small and large: the same sums as
+    in one thread, within 1e-12 of numpy, and the thread is started once."""
+    _, portable = both
+    with open(AUTHORED, encoding="utf-8") as fh:
+        texts = [json.loads(line)["text"] for line in fh][:600]
+    monkeypatch.setattr(compiled, "BATCH_CHARS", 30_000)  # several steps, the last one small
+    monkeypatch.setattr(compiled, "SECOND_THREAD_MIN_CHARS", 10_000)
+    monkeypatch.setattr(compiled, "SECOND_THREAD", False)
+    alone = CompiledScorer(portable).decision(texts)
+    monkeypatch.setattr(compiled, "SECOND_THREAD", True)
+    paired = CompiledScorer(portable)
+    beside = paired.decision(texts)
+    assert paired._thread is not None
+    assert np.array_equal(beside, alone)
+    assert np.abs(beside - numpy_decision(portable, texts)).max() <= 1e-12
+    assert np.array_equal(paired.decision(texts), alone)  # the memo warm, the same thread
+
+
+def test_an_error_in_one_block_waits_for_the_thread(both, monkeypatch):
+    """The thread's block is done before the error leaves the step: no second batch can meet
+    it still writing its word memo."""
+    _, portable = both
+    monkeypatch.setattr(compiled, "SECOND_THREAD", True)
+    monkeypatch.setattr(compiled, "SECOND_THREAD_MIN_CHARS", 0)
+    paired = CompiledScorer(portable)
+    word = next(b for b in paired.blocks if getattr(b, "analyzer", "") == "word")
+    finished = []
+    real_add = paired._beside.add
+
+    def slow_add(*args):
+        import time
+
+        time.sleep(0.3)
+        real_add(*args)
+        finished.append(True)
+
+    def broken(*args):
+        raise MemoryError("test")
+
+    monkeypatch.setattr(paired._beside, "add", slow_add)
+    monkeypatch.setattr(word, "add", broken)
+    with pytest.raises(MemoryError):
+        paired.decision(["Gas flows west through the pipeline."])
+    assert finished == [True]
+
+
+def test_workers_of_a_process_pool_score_in_one_thread(monkeypatch):
+    from topictag import batch
+
+    monkeypatch.setattr(compiled, "SECOND_THREAD", None)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert compiled._second_thread()
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert not compiled._second_thread()
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setitem(sys.modules, "scipy.linalg.cython_blas", None)  # as a worker does
+    batch._lean_worker()
+    assert not compiled._second_thread()
+
+
 #: Terms that are prefixes of one another, exclusions that overlap terms of their own and of
 #: other topics, case-sensitive and case-insensitive terms of one topic.
 NESTED = {

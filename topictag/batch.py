@@ -555,8 +555,12 @@ def _lean_worker() -> None:
     """Trim what a worker process holds for good: numba imports scipy at its first compiled
     call (some 9 MB of the worker's own memory and as much of libraries, measured) only to find
     BLAS for linear algebra in compiled code, which the kernels do not use, so that import
-    fails here instead (a worker imports nothing else of scipy)."""
+    fails here instead (a worker imports nothing else of scipy). And score in one thread: the
+    other workers use the other CPUs."""
+    from topictag import compiled
+
     sys.modules.setdefault("scipy.linalg.cython_blas", None)
+    compiled.SECOND_THREAD = False
 
 
 def _tag_texts(texts: list[str]) -> list[dict]:

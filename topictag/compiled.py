@@ -32,6 +32,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,6 +54,16 @@ _LEXICON_EDGE = r"[\w-]"
 #: tables stay in the CPU caches (smaller steps are slower: 50,000 characters cost a fifth
 #: more time); the temporary arrays take some 20 bytes per character.
 BATCH_CHARS = 250_000
+
+#: Score the ``char_wb`` block (the slowest) in a second thread while the other blocks run
+#: in this one (see ``CompiledScorer._step``): None (the default) when this process may use
+#: two CPUs or more, True or False always or never. The workers of ``tag --num-proc N`` and
+#: of a Dask cluster set it to False: their processes share the CPUs already. The scores are
+#: the same to the last bit either way.
+SECOND_THREAD: bool | None = None
+
+#: Steps of fewer characters are scored in one thread (handing over costs some 50 µs).
+SECOND_THREAD_MIN_CHARS = 20_000
 
 #: Distinct words whose ``char_wb`` n-grams a block remembers (a power of two; the memo is
 #: emptied when full, so it stays at some 7 MB whatever the corpus).
@@ -206,12 +217,18 @@ class _TfidfBlock:
             self.memo_ids = np.zeros(24 * memo_words, dtype=np.int32)
             self.memo_fill = np.zeros(3, dtype=np.int64)
 
-    def add(self, texts: Sequence[str], encoded: dict, out: np.ndarray) -> None:
-        k = _kernels()
+    def encode(self, texts: Sequence[str], encoded: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The code points this block reads (lowercased or not), from ``encoded`` or made
+        and kept there for the other blocks."""
         key = "lower" if self.lowercase else "text"
         if key not in encoded:
             encoded[key] = encode([t.lower() for t in texts] if self.lowercase else texts)
-        cps, offsets = encoded[key]
+        return encoded[key]
+
+    def add(self, texts: Sequence[str], encoded: dict, out: np.ndarray) -> None:
+        k = _kernels()
+        key = "lower" if self.lowercase else "text"
+        cps, offsets = self.encode(texts, encoded)
         vocab = (self.table, self.vcps, self.rows)
         if self.analyzer == "char_wb":
             k.char_wb_block(
@@ -389,10 +406,14 @@ class _LexiconBlock:
         )
         self.coef_t = np.ascontiguousarray(coef[:, block.offset : block.offset + block.width].T)
 
-    def add(self, texts: Sequence[str], encoded: dict, out: np.ndarray) -> None:
+    def encode(self, texts: Sequence[str], encoded: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The code points of ``texts`` as they are, from ``encoded`` or kept there."""
         if "text" not in encoded:
             encoded["text"] = encode(texts)
-        cps, offsets = encoded["text"]
+        return encoded["text"]
+
+    def add(self, texts: Sequence[str], encoded: dict, out: np.ndarray) -> None:
+        cps, offsets = self.encode(texts, encoded)
         _kernels().lexicon_block(
             cps, offsets, self.group_topic, self.group_hide, self.tries, self.coef_t, out
         )
@@ -420,6 +441,12 @@ class CompiledScorer:
             else _LexiconBlock(block, coef)
             for block in model.blocks
         ]
+        #: The block scored in a second thread (see ``SECOND_THREAD``), and (process id,
+        #: executor) of that thread.
+        self._beside = next(
+            (b for b in self.blocks if getattr(b, "analyzer", None) == "char_wb"), None
+        )
+        self._thread: tuple | None = None
 
     def forget(self) -> None:
         """Empty the word memo, as in a fresh process (for benchmarks)."""
@@ -442,11 +469,53 @@ class CompiledScorer:
         for end, text in enumerate(texts, 1):
             size += len(text)
             if size >= BATCH_CHARS or end == len(texts):
-                step, encoded = texts[start:end], {}
-                for block in self.blocks:
-                    block.add(step, encoded, out[start:end])
+                self._step(texts[start:end], size, out[start:end])
                 start, size = end, 0
         return out
+
+    def _step(self, texts: list[str], chars: int, out: np.ndarray) -> None:
+        """Add every block's scores for ``texts`` to ``out``. The ``char_wb`` block, the
+        slowest, is added last, so it can run in a second thread beside the others (see
+        ``SECOND_THREAD``) with the same sums either way: it adds one value per text and
+        topic, and ``out + (0 + x)`` is ``out + x``."""
+        encoded: dict = {}
+        beside, scored = self._beside, None
+        if beside is not None and chars >= SECOND_THREAD_MIN_CHARS and _second_thread():
+            for block in self.blocks:  # every form of the texts, before the thread reads one
+                block.encode(texts, encoded)
+            part = np.zeros_like(out)
+            scored = self._executor().submit(beside.add, texts, encoded, part)
+        try:
+            for block in self.blocks:
+                if block is not beside:
+                    block.add(texts, encoded, out)
+        finally:  # the thread's work never outlives the step (its block's memo is shared)
+            if scored is not None:
+                wait([scored])
+        if scored is not None:
+            scored.result()
+            out += part
+        elif beside is not None:
+            beside.add(texts, encoded, out)
+
+    def _executor(self):
+        """The second thread, started on first use (again in a forked child, which has the
+        executor but not its thread)."""
+        if self._thread is None or self._thread[0] != os.getpid():
+            pool = ThreadPoolExecutor(1, thread_name_prefix="topictag-scorer")
+            self._thread = (os.getpid(), pool)
+        return self._thread[1]
+
+
+def _second_thread() -> bool:
+    """Whether to score with a second thread (see ``SECOND_THREAD``)."""
+    if SECOND_THREAD is not None:
+        return SECOND_THREAD
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return cpus >= 2
 
 
 def _lock_paths() -> tuple[str, str]:

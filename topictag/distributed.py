@@ -439,7 +439,10 @@ def _brief(exc: BaseException) -> str:
 def _tag_part(job: _Job, part: _Part, model, first_line: int) -> dict:
     """Tag one part of the corpus into its part file, with the readers, tagger and writers of
     local tagging; returns its counts and its first bad rows."""
+    from topictag import compiled
+
     _check_version(job.version)
+    compiled.SECOND_THREAD = False  # the cluster's other workers use the other CPUs
     tagger = _tagger(model, job.threshold)
     if tuple(tagger.topics) != job.topics:
         raise ModelError(
