@@ -43,9 +43,14 @@ def metrics_table(result: dict) -> str:
     lines.append(f"| **macro F1** | | | **{macro}** | {result['n']} paragraphs |")
     lines.append(f"| micro F1 | | | {micro} | |")
     if result.get("macro_f1_interval_95"):
-        low, high = result["macro_f1_interval_95"]
-        lines.append(f"| macro F1, 95% bootstrap interval | | | {low:.2f} to {high:.2f} | |")
+        lines.append(f"| macro F1, 95% bootstrap interval | | | {interval(result)} | |")
     return "\n".join(lines)
+
+
+def interval(result: dict) -> str:
+    """A result's 95% bootstrap interval of macro F1, as "0.84 to 0.95"."""
+    low, high = result["macro_f1_interval_95"]
+    return f"{low:.2f} to {high:.2f}"
 
 
 def changes_paragraph(result: dict) -> str | None:
@@ -117,10 +122,9 @@ def uncertainty_lines(evaluation: dict) -> list[str]:
     main = evaluation.get("leave_one_article_out") or {}
     lines = []
     if main.get("macro_f1_interval_95"):
-        low, high = main["macro_f1_interval_95"]
         lines.append(
             f"Leave one real article out: macro F1 {figure(main['macro_f1'])}, 95% bootstrap "
-            f"interval {low:.2f} to {high:.2f} ({main['n']} paragraphs)."
+            f"interval {interval(main)} ({main['n']} paragraphs)."
         )
     if changes := changes_paragraph(main):
         lines.append(changes)

@@ -227,7 +227,6 @@ class _TfidfBlock:
 
     def add(self, texts: Sequence[str], encoded: dict, out: np.ndarray) -> None:
         k = _kernels()
-        key = "lower" if self.lowercase else "text"
         cps, offsets = self.encode(texts, encoded)
         vocab = (self.table, self.vcps, self.rows)
         if self.analyzer == "char_wb":
@@ -252,7 +251,7 @@ class _TfidfBlock:
         if self.default_tokens:
             starts, ends, doc_tok = k.word_tokens(cps, offsets, self.is_word)
         else:
-            cps, starts, ends, doc_tok = self._python_tokens(texts, key == "lower")
+            cps, starts, ends, doc_tok = self._python_tokens(texts, self.lowercase)
         if self.mode == "token ids":
             tids = k.token_ids(cps, starts, ends, self.hmask, self.token_table, self.vcps)
             k.word_id_block(
