@@ -69,11 +69,11 @@ def changes_paragraph(result: dict) -> str | None:
     )
     if not since["fixed"] and not since["broken"]:
         return f"Every held-out answer is that of {before})."
-    interval = since.get("difference_interval_95")
+    change = since.get("difference_interval_95")
     difference = (
-        f"; the change in macro F1, 95% paired bootstrap interval {interval[0]:+.2f} to "
-        f"{interval[1]:+.2f}"
-        if interval
+        f"; the change in macro F1, 95% paired bootstrap interval {change[0]:+.2f} to "
+        f"{change[1]:+.2f}"
+        if change
         else ""
     )
     return (
