@@ -15,7 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 LABELS = ROOT / "labels"
 #: Small settings so a test model trains in seconds.
-TEST_GRID = {"C": [8.0], "lexicon": [True], "lexicon_scale": [0.25]}  # the shipped design
+TEST_GRID = {
+    "C": [8.0],
+    "furniture": [True],
+    "lexicon": [True],
+    "lexicon_scale": [0.25],
+}  # the shipped design
 
 
 @pytest.fixture(scope="session")

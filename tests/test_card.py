@@ -88,3 +88,11 @@ def test_info_prints_them(model_dir, tmp_path):
     info = CliRunner().invoke(app, ["info", "--model", str(model)])
     assert info.exit_code == 0, info.output
     assert "95% bootstrap interval 0.40 to 0.90 (4 paragraphs)." in info.stdout
+
+
+def test_every_ablation_training_records_has_a_row_title():
+    from topictag import defaults
+    from topictag.card import ABLATION_TITLES
+    from topictag.training import ablation_grids
+
+    assert set(ablation_grids(defaults.DEFAULT_GRID, has_lexicon=True)) == set(ABLATION_TITLES)

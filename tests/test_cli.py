@@ -44,6 +44,16 @@ def test_tag_table_with_paragraphs(runner):
     assert "topics:" in result.stdout and "[  0]" in result.stdout
 
 
+def test_page_furniture_is_shown_untagged_in_every_format(runner):
+    text = "Oil tankers queue at the Bosphorus.\n\nRead more: sanctions on Iranian oil"
+    table = runner.invoke(app, ["tag", "-", "--paragraphs"], input=text)
+    assert "[  1] - (page furniture)" in table.stdout
+    as_json = json.loads(runner.invoke(app, ["tag", "-", "-f", "json"], input=text).stdout)
+    assert [p["furniture"] for p in as_json["paragraphs"]] == [False, True]
+    html = runner.invoke(app, ["tag", "-", "-f", "html"], input=text).stdout
+    assert html.count("page furniture: not tagged") == 1
+
+
 def test_tag_reads_stdin(runner):
     result = runner.invoke(
         app, ["tag", "-", "-f", "json"], input="Sanctions on Rosneft.\n\nOil prices."

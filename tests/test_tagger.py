@@ -1,5 +1,7 @@
 """predict() and friends: topics, scores, paragraphs and the article's topics."""
 
+import json
+
 import numpy as np
 import pytest
 from conftest import SEEDS
@@ -122,3 +124,60 @@ def test_tag_batch_takes_any_iterable_of_texts_and_a_threshold(use_model):
     topics = load_model().topics
     assert [r["topics"] for r in tag_batch(texts, threshold=0.0)] == [topics, topics]
     assert [r["topics"] for r in tag_batch(texts, threshold=1.0)] == [[], []]
+
+
+FURNISHED = (
+    "Gas flows from the Shah Deniz field through the South Caucasus Pipeline to Turkey.\n\n"
+    "Related: Gazprom raises gas exports to Turkey through TurkStream"
+)
+
+
+def test_page_furniture_gets_no_topic_and_zero_scores(model_dir):
+    tagger = Tagger.load(model_dir)
+    article, furniture = tagger.tag(FURNISHED).paragraphs
+    assert (article.furniture, furniture.furniture) == (False, True)
+    assert furniture.topics == [] and set(furniture.scores.values()) == {0.0}
+    assert "gas" in article.topics
+    raw = tagger.model.scores([furniture.text])[0]  # the rule, not the model, zeroes it
+    assert max(raw) > 0.0
+    assert tagger.tag(FURNISHED).to_dict()["paragraphs"][1]["furniture"] is True
+
+
+def test_the_rule_leaves_every_other_paragraph_scored_as_before(model_dir):
+    tagger = Tagger.load(model_dir)
+    texts = ["Oil tankers wait at the Bosphorus.", "Tags: oil, gas", "Sanctions on LNG."]
+    scores = tagger.scores(texts)
+    assert scores[1] == [0.0] * len(tagger.topics)
+    assert [scores[0], scores[2]] == tagger.model.scores([texts[0], texts[2]])
+
+
+def test_a_model_trained_without_the_rule_tags_furniture_as_text(model_dir):
+    from topictag.artifact import PORTABLE_JSON, PORTABLE_NPZ, read_npz
+    from topictag.scorer import PortableModel
+
+    settings = json.loads((model_dir / PORTABLE_JSON).read_text(encoding="utf-8"))
+    assert settings["furniture"]["markers"]
+    del settings["furniture"]
+    model = PortableModel(settings, read_npz((model_dir / PORTABLE_NPZ).read_bytes()))
+    line = "Tags: oil, gas"
+    assert Tagger(model).scores([line]) == model.scores([line]) != [[0.0] * len(model.topics)]
+    assert not Tagger(model).tag(line).paragraphs[0].furniture
+
+
+def test_unreadable_furniture_markers_are_a_model_error(model_dir):
+    from topictag.artifact import PORTABLE_JSON, PORTABLE_NPZ, read_npz
+    from topictag.errors import ModelError
+    from topictag.scorer import PortableModel
+
+    settings = json.loads((model_dir / PORTABLE_JSON).read_text(encoding="utf-8"))
+    settings["furniture"] = {"markers": ["(unclosed"], "openers": []}
+    with pytest.raises(ModelError, match="furniture"):
+        PortableModel(settings, read_npz((model_dir / PORTABLE_NPZ).read_bytes()))
+
+
+def test_furniture_is_tagged_alike_in_batches_and_one_by_one(model_dir):
+    tagger = Tagger.load(model_dir)
+    texts = [FURNISHED, "Read more: sanctions on Iranian oil", "Most read: 1. gas"]
+    assert tagger.tag_batch(texts) == [
+        {"topics": r.topics, "scores": r.scores} for r in map(tagger.tag, texts)
+    ]

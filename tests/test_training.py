@@ -15,6 +15,7 @@ import topictag.training as training
 from topictag.artifact import load_pipeline
 from topictag.cli import app
 from topictag.errors import LabelError
+from topictag.furniture import compile_furniture, furniture_rows, furniture_settings
 from topictag.labels import load_labels
 from topictag.lexicon import load_lexicon
 from topictag.metrics import binarize, report
@@ -101,7 +102,12 @@ def test_evaluation_reports_model_and_baselines_on_real_text_only(data):
 def test_thresholds_and_parameters_are_recorded(model_dir):
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert set(metrics["thresholds"]) == set(metrics["topics"])
-    assert metrics["params"] == {"C": 8.0, "lexicon": True, "lexicon_scale": 0.25}
+    assert metrics["params"] == {
+        "C": 8.0,
+        "furniture": True,
+        "lexicon": True,
+        "lexicon_scale": 0.25,
+    }
     assert "timestamp" not in json.dumps(metrics)
     assert len(metrics["data"]["sha256"]) == 64
 
@@ -270,6 +276,50 @@ def test_each_design_choice_in_the_grid_has_its_ablation():
     unscaled = {"C": [8.0], "lexicon": [True]}
     assert list(training.ablation_grids(unscaled, has_lexicon=True)) == ["without_lexicon"]
     assert training.ablation_grids(grid, has_lexicon=False) == {}
+    furnished = {**unscaled, "furniture": [True]}
+    assert training.ablation_grids(furnished, has_lexicon=False) == {
+        "without_furniture_rule": {**furnished, "furniture": [False]}
+    }
+
+
+def test_thresholds_are_chosen_on_the_scores_the_tagger_gives(monkeypatch, data):
+    """Inside selection, page furniture scores zero, as it will when tagging."""
+    labelled, lexicon = data
+    texts = list(labelled.texts) + ["Related: gas, oil and sanctions"] * 4
+    y = binarize(list(labelled.labels) + [[]] * 4, labelled.topics)
+    articles = list(labelled.articles) + ["links"] * 4
+    seen = []
+    real_choose = training.choose_thresholds
+    monkeypatch.setattr(
+        training, "choose_thresholds", lambda y, s, grid: seen.append(s) or real_choose(y, s, grid)
+    )
+    for rule in (True, False):
+        grid = {**TEST_GRID, "furniture": [rule]}
+        training.fit_selected(texts, y, articles, labelled.topics, lexicon, grid, 2)
+    with_rule, without = seen
+    furniture = np.asarray(furniture_rows(texts, compile_furniture(furniture_settings())))
+    assert furniture[-4:].all() and furniture.sum() < 10  # the seeds have a few too
+    assert (with_rule[furniture] == 0).all() and (without[-4:] > 0).all()
+    np.testing.assert_array_equal(with_rule[~furniture], without[~furniture])
+
+
+def test_a_fitted_model_scores_furniture_as_the_tagger_does(model_dir):
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert metrics["params"]["furniture"] is True
+    fitted = training.Fitted(load_pipeline(model_dir), metrics["params"], np.zeros(5), None)
+    texts = ["Tags: oil, gas, sanctions", "Oil tankers leave Novorossiysk."]
+    portable = PortableModel.load(model_dir)
+    from topictag import Tagger
+
+    np.testing.assert_allclose(fitted.scores(texts), Tagger(portable).scores(texts), atol=1e-9)
+    assert (fitted.scores(texts)[0] == 0).all()
+    plain = training.Fitted(fitted.pipeline, {**fitted.params, "furniture": False}, None, None)
+    assert (plain.scores(texts)[0] > 0).all()
+
+
+def test_the_model_records_the_furniture_markers_it_was_trained_with(model_dir):
+    settings = json.loads((model_dir / "portable.json").read_text(encoding="utf-8"))
+    assert settings["furniture"] == furniture_settings()
 
 
 def test_selection_scores_scaled_lexicons_as_the_fitted_pipeline_does(data):

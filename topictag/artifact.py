@@ -68,11 +68,17 @@ def _width(block: dict) -> int:
 
 
 def export_portable(
-    pipeline, topics: Sequence[str], thresholds: Sequence[float], lexicon: dict | None = None
+    pipeline,
+    topics: Sequence[str],
+    thresholds: Sequence[float],
+    lexicon: dict | None = None,
+    furniture: dict | None = None,
 ) -> tuple[dict, dict]:
     """The fitted pipeline as plain data: (JSON-able settings and vocabularies, numpy arrays).
 
-    ``lexicon`` travels along even when the model does not use it, for the keyword baseline.
+    ``lexicon`` travels along even when the model does not use it, for the keyword baseline;
+    ``furniture`` (``topictag.furniture.furniture_settings``) when the tagger is to give page
+    furniture no topic, as training measured it.
     """
     import numpy as np
 
@@ -136,6 +142,8 @@ def export_portable(
     }
     if "normalize" in pipeline.named_steps:  # the texts are normalised before any feature
         settings["normalize"] = pipeline.named_steps["normalize"].form
+    if furniture:
+        settings["furniture"] = furniture
     return settings, arrays
 
 
@@ -146,8 +154,10 @@ def write_model(
     thresholds: Sequence[float],
     lexicon: dict,
     metrics: dict,
+    furniture: dict | None = None,
 ) -> dict:
-    """Write every artifact to a temporary directory, then swap it in for ``model_dir``.
+    """Write every artifact to a temporary directory, then swap it in for ``model_dir``;
+    ``furniture`` as for :func:`export_portable`.
 
     A symbolic link as ``model_dir`` stays a link: the model is written where it points. A
     failed write (full disk, read-only file system) is one :class:`WriteError` and leaves the
@@ -173,7 +183,7 @@ def write_model(
     try:
         buffer = io.BytesIO()
         joblib.dump(forget_memos(pipeline), buffer)  # scored since fitting: memos came back
-        settings, arrays = export_portable(pipeline, topics, thresholds, lexicon)
+        settings, arrays = export_portable(pipeline, topics, thresholds, lexicon, furniture)
         artifacts = {
             PIPELINE: buffer.getvalue(),
             PORTABLE_JSON: json.dumps(settings, ensure_ascii=False).encode(),

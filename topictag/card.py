@@ -92,6 +92,7 @@ def _f1s(result: dict) -> dict[str, float]:
 ABLATION_TITLES = {
     "without_lexicon": "without the lexicon",
     "lexicon_unscaled": "lexicon features at full scale",
+    "without_furniture_rule": "page furniture scored as text",
 }
 
 

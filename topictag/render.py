@@ -25,7 +25,9 @@ def article_table(
     if paragraphs:
         lines.append("")
         for p in result.paragraphs:
-            tags = ", ".join(f"{t} {p.scores[t]:.2f}" for t in p.topics) or "-"
+            tags = ", ".join(f"{t} {p.scores[t]:.2f}" for t in p.topics) or (
+                "- (page furniture)" if p.furniture else "-"
+            )
             lines.append(f"  [{p.index:>3}] {tags}")
             lines.append(f"        {_preview(p.text)}")
             for topic, items in p.evidence.items():

@@ -107,6 +107,8 @@ def _article(result: ArticleResult, order: dict[str, int], number: int) -> str:
         out.append(f'<p class="muted">warning: {escape(warning)}</p>')
     for p in result.paragraphs:
         badges = "".join(_badge(t, order.get(t, 0), p.scores.get(t)) for t in p.topics)
+        if p.furniture:
+            badges = '<span class="muted">page furniture: not tagged</span>'
         cls = "paragraph" if p.topics else "paragraph none"
         out.append(
             f'<div class="{cls}" id="article-{number}-p{p.index}">'

@@ -34,6 +34,7 @@ from topictag.artifact import (
     verified_bytes,
 )
 from topictag.errors import ModelError
+from topictag.furniture import compile_furniture
 from topictag.lexicon import compile_lexicon, term_features
 from topictag.normalize import NFKC_CF, normalize, normalize_all
 
@@ -239,6 +240,15 @@ class PortableModel:
         self.normalize: str | None = settings.get("normalize")
         if self.normalize not in (None, NFKC_CF):
             raise ModelError(f"portable model: unknown text normalisation {self.normalize!r}")
+        #: The pattern of page furniture, which the tagger gives no topic; None for a model
+        #: trained without the rule (``topictag.furniture``).
+        try:
+            furniture = settings.get("furniture")
+            self.furniture: re.Pattern[str] | None = (
+                compile_furniture(furniture) if furniture else None
+            )
+        except (re.error, KeyError, TypeError) as exc:
+            raise ModelError(f"portable model: unreadable page furniture markers ({exc})") from None
         self._arrays = arrays
         self._numpy: dict[str, np.ndarray] = {}
         self._compiled: list = []  # [CompiledScorer or None] once tried

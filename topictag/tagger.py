@@ -13,6 +13,7 @@ from pathlib import Path
 
 from topictag import defaults
 from topictag.errors import InputError
+from topictag.furniture import furniture_rows
 from topictag.language import english_check
 from topictag.paragraphs import split_paragraphs
 from topictag.scorer import PortableModel
@@ -26,6 +27,8 @@ class ParagraphResult:
     text: str
     topics: list[str]
     scores: dict[str, float]
+    #: Page furniture ("Related: ...", "Tags: ..."; ``topictag.furniture``): no topic, scores 0.
+    furniture: bool = False
     #: With ``explain``: topic -> the terms that pushed it up (see ``topictag.explain``).
     evidence: dict[str, list[dict]] = field(default_factory=dict)
 
@@ -74,8 +77,20 @@ class Tagger:
         return cls(_load_portable(defaults.model_dir(model_dir)), threshold)
 
     def scores(self, texts: Sequence[str]) -> list[list[float]]:
-        """The probability of every topic for each text, taken as one paragraph."""
-        return self.model.scores(_texts(texts))
+        """The probability of every topic for each text, taken as one paragraph; 0 for page
+        furniture when the model was trained to leave it untagged (``topictag.furniture``)."""
+        texts = _texts(texts)
+        furniture = self._furniture(texts)
+        if not any(furniture):
+            return self.model.scores(texts)
+        scored = iter(self.model.scores([t for t, f in zip(texts, furniture) if not f]))
+        none = [0.0] * len(self.topics)
+        return [list(none) if f else next(scored) for f in furniture]
+
+    def _furniture(self, texts: list[str]) -> list[bool]:
+        """Which texts are page furniture, for a model trained to leave it untagged."""
+        pattern = self.model.furniture
+        return furniture_rows(texts, pattern) if pattern else [False] * len(texts)
 
     def decide(self, scores: Sequence[Sequence[float]]) -> list[list[str]]:
         """The topics whose score reaches its threshold, per row of ``scores``."""
@@ -103,7 +118,8 @@ class Tagger:
         the terms that pushed that topic up most (``topictag.explain.evidence``).
         """
         paragraphs = split_paragraphs(_text(text))
-        scores = self.scores([p.text for p in paragraphs]) if paragraphs else []
+        texts = [p.text for p in paragraphs]
+        scores = self.scores(texts) if paragraphs else []
         hits = self.decide(scores)
         topics, article_scores = self._article(scores, hits)
         result = ArticleResult(
@@ -111,8 +127,8 @@ class Tagger:
             topics=topics,
             scores=article_scores,
             paragraphs=[
-                ParagraphResult(p.index, p.start, p.end, p.text, tops, self._named(row))
-                for p, tops, row in zip(paragraphs, hits, scores)
+                ParagraphResult(p.index, p.start, p.end, p.text, tops, self._named(row), f)
+                for p, tops, row, f in zip(paragraphs, hits, scores, self._furniture(texts))
             ],
         )
         result.english, reason = english_check(text)

@@ -18,6 +18,7 @@ cross-validation inside that fold's training data.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -34,6 +35,7 @@ from sklearn.model_selection import GroupKFold
 
 from topictag import defaults
 from topictag.errors import LabelError
+from topictag.furniture import compile_furniture, furniture_rows, furniture_settings
 from topictag.labels import LabelledData, load_dev, load_labels
 from topictag.lexicon import LEXICON_FILE, keyword_hits, load_lexicon
 from topictag.metrics import binarize, choose_thresholds, macro_f1_interval, report
@@ -63,6 +65,25 @@ class Fitted:
     params: dict
     thresholds: np.ndarray
     inner_macro_f1: float | None
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, k) probabilities as the tagger gives them: the pipeline's, with page furniture
+        at zero when the parameters say so."""
+        return _furniture_zeroed(predict_proba(self.pipeline, texts), texts, self.params)
+
+
+@functools.cache
+def _furniture_pattern():
+    return compile_furniture(furniture_settings())
+
+
+def _furniture_zeroed(scores: np.ndarray, texts: Sequence[str], params: dict) -> np.ndarray:
+    """``scores`` with the rows of page furniture set to zero, if ``params["furniture"]``."""
+    if not params.get("furniture"):
+        return scores
+    scores = scores.copy()
+    scores[np.asarray(furniture_rows(texts, _furniture_pattern()), dtype=bool)] = 0.0
+    return scores
 
 
 def expand_grid(grid: dict[str, list], has_lexicon: bool) -> list[dict]:
@@ -165,6 +186,7 @@ def fit_selected(
             scores[val_idx] = predicted
     best = None
     for params, scores in zip(configs, oof):
+        scores = _furniture_zeroed(scores, texts, params)
         thresholds = choose_thresholds(y, scores, defaults.THRESHOLD_GRID)
         score = report(y, scores >= thresholds, topics)["macro_f1"]
         if best is None or _defined(score) > _defined(best[0]) + 1e-12:
@@ -183,7 +205,7 @@ def _held_out_fold(texts, y, articles, train, test, topics, lexicon, grid, inner
     fitted = fit_selected(
         texts[train], y[train], articles[train], topics, lexicon, grid, inner_folds
     )
-    return predict_proba(fitted.pipeline, texts[test]) >= fitted.thresholds
+    return fitted.scores(texts[test]) >= fitted.thresholds
 
 
 def _grouped_predictions(
@@ -363,13 +385,16 @@ def changed_rows(before: dict, after: dict, gold: dict) -> dict:
 
 
 def ablation_grids(grid: dict[str, list], has_lexicon: bool) -> dict[str, dict[str, list]]:
-    """The grid of each ablation that applies to ``grid``: without the lexicon, and with the
-    lexicon at full scale when the grid offers smaller scales."""
-    if not has_lexicon or not any(grid.get("lexicon", [])):
-        return {}
-    out = {"without_lexicon": {**grid, "lexicon": [False]}}
-    if set(grid.get("lexicon_scale", [1.0])) != {1.0}:
-        out["lexicon_unscaled"] = {**grid, "lexicon": [True], "lexicon_scale": [1.0]}
+    """The grid of each ablation that applies to ``grid``: without the lexicon, with the
+    lexicon at full scale when the grid offers smaller scales, and without the page furniture
+    rule when the grid has it."""
+    out = {}
+    if has_lexicon and any(grid.get("lexicon", [])):
+        out["without_lexicon"] = {**grid, "lexicon": [False]}
+        if set(grid.get("lexicon_scale", [1.0])) != {1.0}:
+            out["lexicon_unscaled"] = {**grid, "lexicon": [True], "lexicon_scale": [1.0]}
+    if any(grid.get("furniture", [])):
+        out["without_furniture_rule"] = {**grid, "furniture": [False]}
     return out
 
 
@@ -403,19 +428,17 @@ def ablation_figures(
     if dev is not None:
         y = binarize(data.labels, data.topics)
         fitted = fit_selected(data.texts, y, data.articles, data.topics, lexicon, grid, inner_folds)
-        figures = held_apart(fitted.pipeline, fitted.thresholds, dev, lexicon, baselines=False)
+        figures = held_apart(fitted, dev, lexicon, baselines=False)
         out["dev"] = {**_f1_summary(figures), "false_alarms": figures["false_alarms"]}
     return out
 
 
-def held_apart(
-    pipeline, thresholds: np.ndarray, data: LabelledData, lexicon: dict, baselines: bool = True
-) -> dict:
+def held_apart(fitted: Fitted, data: LabelledData, lexicon: dict, baselines: bool = True) -> dict:
     """A fitted model's figures on rows it never saw (the development set), with how many
     paragraphs labelled with no topic it tags anyway (``false_alarms``)."""
     topics = data.topics
     y = binarize(data.labels, topics)
-    pred = predict_proba(pipeline, data.texts) >= thresholds
+    pred = fitted.scores(data.texts) >= fitted.thresholds
     out = report(y, pred, topics)
     out["macro_f1_interval_95"] = macro_f1_interval(y, pred)
     none = ~y.any(axis=1)
@@ -604,7 +627,7 @@ def train(
     fitted = fit_selected(data.texts, y, data.articles, topics, lexicon, grid, inner_folds)
     if run_evaluation and dev is not None:
         progress(f"scoring the development set ({len(dev)} paragraphs; reported, never used)")
-        evaluation["dev"] = held_apart(fitted.pipeline, fitted.thresholds, dev, lexicon)
+        evaluation["dev"] = held_apart(fitted, dev, lexicon)
     metrics = {
         "topics": topics,
         "thresholds": {t: float(v) for t, v in zip(topics, fitted.thresholds)},
@@ -627,4 +650,7 @@ def train(
             metrics["evaluation_stale"] = stale
             progress("no evaluation: the figures of the previous model are kept, marked stale")
     progress(f"writing {model_path}")
-    return write_model(model_path, fitted.pipeline, topics, fitted.thresholds, lexicon, metrics)
+    furniture = furniture_settings() if fitted.params.get("furniture") else None
+    return write_model(
+        model_path, fitted.pipeline, topics, fitted.thresholds, lexicon, metrics, furniture
+    )
