@@ -241,6 +241,31 @@ def test_the_second_thread_gives_the_same_scores_to_the_last_bit(both, monkeypat
     assert np.array_equal(paired.decision(texts), alone)  # the memo warm, the same thread
 
 
+@pytest.mark.parametrize("share", [0.0, 0.3, 0.75, 1.0])
+def test_the_character_block_split_between_two_threads_sums_the_same(both, monkeypatch, share):
+    """The second thread scores the first share of the characters, this one the rest, each
+    with its own word memo: the same sums as one thread, whatever the share (at least one
+    text goes to the second thread; all of them at 1.0), and with one long text last."""
+    _, portable = both
+    with open(AUTHORED, encoding="utf-8") as fh:
+        texts = [json.loads(line)["text"] for line in fh][:300]
+    texts.append(" ".join(texts[:40]))  # most of the last step's characters in one text
+    monkeypatch.setattr(compiled, "BATCH_CHARS", 30_000)
+    monkeypatch.setattr(compiled, "SECOND_THREAD_MIN_CHARS", 0)
+    monkeypatch.setattr(compiled, "SECOND_THREAD", False)
+    alone = CompiledScorer(portable).decision(texts)
+    monkeypatch.setattr(compiled, "SECOND_THREAD", True)
+    monkeypatch.setattr(compiled, "SECOND_THREAD_SHARE", share)
+    paired = CompiledScorer(portable)
+    assert np.array_equal(paired.decision(texts), alone)
+    memos = paired._beside.memos
+    assert len(memos) == (1 if share == 1.0 else 2)
+    assert all(fill[0] > 0 for *_, fill in memos)
+    assert np.array_equal(paired.decision(texts), alone)  # both memos warm
+    paired.forget()
+    assert all(fill.sum() == 0 and not table.any() for table, *_, fill in memos)
+
+
 def test_an_error_in_one_block_waits_for_the_thread(both, monkeypatch):
     """The thread's block is done before the error leaves the step: no second batch can meet
     it still writing its word memo."""

@@ -62,6 +62,14 @@ BATCH_CHARS = 250_000
 #: the same to the last bit either way.
 SECOND_THREAD: bool | None = None
 
+#: With a second thread, the share of a step's characters whose ``char_wb`` scores it
+#: computes; this thread does the rest once the word and lexicon blocks are done, so the two
+#: finish together. On the benchmark's unseen-text set (``bench/run.py``), nine fresh
+#: processes each, machine under other load: the whole block in the second thread 19,957
+#: paragraphs/s (median), 3/4 of it 25,993, 0.85 of it 25,376. The second memo costs some
+#: 7 MB, in processes that use the second thread only.
+SECOND_THREAD_SHARE = 0.75
+
 #: Steps of fewer characters are scored in one thread (handing over costs some 50 µs).
 SECOND_THREAD_MIN_CHARS = 20_000
 
@@ -211,11 +219,28 @@ class _TfidfBlock:
         self.rows[:, 1:] = coef[:, block.offset : block.offset + width].T
         self.is_space = char_table(r"\s")
         self.is_word = char_table(r"\w")
-        if self.analyzer == "char_wb":  # the word memo (see _kernels.char_wb_block)
-            self.memo = np.zeros((2 * memo_words, 5), dtype=np.int64)
-            self.memo_cps = np.zeros(8 * memo_words, dtype=np.uint32)
-            self.memo_ids = np.zeros(24 * memo_words, dtype=np.int32)
-            self.memo_fill = np.zeros(3, dtype=np.int64)
+        self.memo_words = memo_words
+        #: The word memos of a ``char_wb`` block (see _kernels.char_wb_block): the first for
+        #: the second thread or for all texts, the second made on first use by this thread
+        #: when the two share a step. A memo is only ever written by one thread at a time.
+        self.memos: list[tuple[np.ndarray, ...]] = []
+        if self.analyzer == "char_wb":
+            self.memos.append(self._new_memo())
+
+    def _new_memo(self) -> tuple[np.ndarray, ...]:
+        words = self.memo_words
+        return (
+            np.zeros((2 * words, 5), dtype=np.int64),  # the table of words
+            np.zeros(8 * words, dtype=np.uint32),  # their code points
+            np.zeros(24 * words, dtype=np.int32),  # their n-gram ids
+            np.zeros(3, dtype=np.int64),  # words, code points and ids stored
+        )
+
+    def forget(self) -> None:
+        """Empty the word memos."""
+        for table, _, _, fill in self.memos:
+            table[:] = 0
+            fill[:] = 0
 
     def encode(self, texts: Sequence[str], encoded: dict) -> tuple[np.ndarray, np.ndarray]:
         """The code points this block reads (lowercased or not), from ``encoded`` or made
@@ -225,11 +250,25 @@ class _TfidfBlock:
             encoded[key] = encode([t.lower() for t in texts] if self.lowercase else texts)
         return encoded[key]
 
-    def add(self, texts: Sequence[str], encoded: dict, out: np.ndarray) -> None:
+    def add(
+        self,
+        texts: Sequence[str],
+        encoded: dict,
+        out: np.ndarray,
+        rows: tuple[int, int] | None = None,
+        memo: int = 0,
+    ) -> None:
+        """Add this block's scores of ``texts`` to ``out``; for a ``char_wb`` block, only those
+        of the texts ``rows`` (start, stop) when given, to ``out`` of that many rows, using
+        word memo number ``memo``."""
         k = _kernels()
         cps, offsets = self.encode(texts, encoded)
         vocab = (self.table, self.vcps, self.rows)
         if self.analyzer == "char_wb":
+            if rows is not None:
+                offsets = offsets[rows[0] : rows[1] + 1]
+            while len(self.memos) <= memo:
+                self.memos.append(self._new_memo())
             k.char_wb_block(
                 cps,
                 offsets,
@@ -241,10 +280,7 @@ class _TfidfBlock:
                 *vocab,
                 self.sublinear,
                 self.l2,
-                self.memo,
-                self.memo_cps,
-                self.memo_ids,
-                self.memo_fill,
+                *self.memos[memo],
                 out,
             )
             return
@@ -451,9 +487,8 @@ class CompiledScorer:
         """Empty the word memo, as in a fresh process (for benchmarks)."""
         with self._lock:
             for block in self.blocks:
-                if hasattr(block, "memo"):
-                    block.memo[:] = 0
-                    block.memo_fill[:] = 0
+                if isinstance(block, _TfidfBlock):
+                    block.forget()
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
         """(n, k) linear scores before the logistic link, in steps of about ``BATCH_CHARS``
@@ -474,26 +509,33 @@ class CompiledScorer:
 
     def _step(self, texts: list[str], chars: int, out: np.ndarray) -> None:
         """Add every block's scores for ``texts`` to ``out``. The ``char_wb`` block, the
-        slowest, is added last, so it can run in a second thread beside the others (see
-        ``SECOND_THREAD``) with the same sums either way: it adds one value per text and
-        topic, and ``out + (0 + x)`` is ``out + x``."""
+        slowest, is added last, so that with a second thread (see ``SECOND_THREAD``) it can
+        score the first ``SECOND_THREAD_SHARE`` of the characters beside the other blocks,
+        while this thread scores the rest after them, each with its own word memo. The sums
+        are the same either way: the block adds one value per text and topic, last, and
+        ``out + (0 + x)`` is ``out + x``."""
         encoded: dict = {}
-        beside, scored = self._beside, None
+        beside, scored, split = self._beside, None, 0
         if beside is not None and chars >= SECOND_THREAD_MIN_CHARS and _second_thread():
             for block in self.blocks:  # every form of the texts, before the thread reads one
                 block.encode(texts, encoded)
-            part = np.zeros_like(out)
-            scored = self._executor().submit(beside.add, texts, encoded, part)
+            offsets = beside.encode(texts, encoded)[1]
+            split = int(np.searchsorted(offsets, SECOND_THREAD_SHARE * offsets[-1]))
+            split = min(max(split, 1), len(texts))
+            part = np.zeros((split, out.shape[1]))
+            scored = self._executor().submit(beside.add, texts, encoded, part, (0, split), 0)
         try:
             for block in self.blocks:
                 if block is not beside:
                     block.add(texts, encoded, out)
-        finally:  # the thread's work never outlives the step (its block's memo is shared)
+            if scored is not None and split < len(texts):
+                beside.add(texts, encoded, out[split:], (split, len(texts)), 1)
+        finally:  # the thread's work never outlives the step (its memo is used again)
             if scored is not None:
                 wait([scored])
         if scored is not None:
             scored.result()
-            out += part
+            out[:split] += part
         elif beside is not None:
             beside.add(texts, encoded, out)
 
