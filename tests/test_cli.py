@@ -178,6 +178,22 @@ def test_train_without_a_lexicon_stops_unless_no_lexicon(tmp_path, labels_dir, m
     assert json.loads((tmp_path / "m" / "metrics.json").read_text())["params"]["lexicon"] is False
 
 
+def test_train_no_furniture_writes_a_model_that_scores_page_lines_as_text(
+    tmp_path, labels_dir, monkeypatch
+):
+    import topictag.defaults as defaults
+    from topictag import Tagger
+
+    monkeypatch.setattr(defaults, "DEFAULT_GRID", TEST_GRID)  # the rule on, as shipped
+    args = ["train", "--labels", str(labels_dir), "--seeds", str(SEEDS), "--no-evaluate"]
+    result = CliRunner().invoke(app, [*args, "--model", str(tmp_path / "m"), "--no-furniture"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["params"]["furniture"] is False
+    assert "furniture" not in json.loads((tmp_path / "m" / "portable.json").read_text())
+    paragraph = Tagger.load(tmp_path / "m").tag("Related: sanctions on oil").paragraphs[0]
+    assert not paragraph.furniture and max(paragraph.scores.values()) > 0
+
+
 def test_train_with_broken_labels_is_one_line(tmp_path):
     labels = tmp_path / "labels"
     labels.mkdir()

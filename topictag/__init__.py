@@ -77,6 +77,7 @@ def train(
     n_jobs: int = defaults.N_JOBS,
     ablation: bool = True,
     use_lexicon: bool = True,
+    use_furniture: bool = True,
 ) -> dict:
     """Train on ``labels_dir`` and ``seeds_dir``, evaluate, and write the model to
     ``model_dir``; returns its metrics. See :func:`topictag.training.train`."""

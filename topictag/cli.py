@@ -403,6 +403,14 @@ def train(
             "stops unless --no-lexicon is given."
         ),
     ] = True,
+    furniture: Annotated[
+        bool,
+        typer.Option(
+            help="Give page furniture (lines opening 'Related:', 'Read more:', 'Tags:', "
+            "'Subscribe', 'Home >' ...) no topic; --no-furniture scores it as text, for labels "
+            "that give such lines topics."
+        ),
+    ] = True,
 ) -> None:
     """Train, evaluate and write the model (the same as `python train.py`).
 
@@ -419,6 +427,7 @@ def train(
         run_evaluation=evaluate,
         progress=lambda m: typer.echo(one_line(m), err=True),
         use_lexicon=lexicon,
+        use_furniture=furniture,
     )
     typer.echo(summary_table(metrics["evaluation"]) if metrics["evaluation"] else "trained")
     for line in uncertainty_lines(metrics["evaluation"]):

@@ -567,12 +567,15 @@ def train(
     n_jobs: int = defaults.N_JOBS,
     ablation: bool = True,
     use_lexicon: bool = True,
+    use_furniture: bool = True,
 ) -> dict:
     """Train on every labelled paragraph, evaluate, and write the model to ``model_dir``.
 
     The lexicon (``labels/lexicon.toml``) is worth about 0.1 macro F1, so without it training
     stops (:class:`LabelError`) unless ``use_lexicon=False``, which trains without lexicon
-    features (a lexicon that is there still gives the keyword baseline).
+    features (a lexicon that is there still gives the keyword baseline). ``use_furniture=False``
+    trains a model that scores page furniture as text (see ``topictag.furniture``), for labels
+    that give such lines topics.
 
     ``run_evaluation=False`` skips the evaluation: the figures of the model it replaces are
     kept, marked stale (``evaluation_stale``: the data hash and parameters they were measured
@@ -600,6 +603,8 @@ def train(
             f"{labels_path / LEXICON_FILE}: missing or without terms; its term counts are worth "
             "about 0.1 macro F1: restore it, or train without it with --no-lexicon"
         )
+    if not use_furniture:
+        grid = {**grid, "furniture": [False]}
 
     evaluation: dict = {}
     if run_evaluation:
