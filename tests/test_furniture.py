@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from topictag.furniture import compile_furniture, furniture_rows, furniture_settings
 
-PATTERN = compile_furniture(furniture_settings())
+RULE = compile_furniture(furniture_settings())
 
 FURNITURE = [
     "Related: How Russia's shadow fleet keeps oil moving despite the price cap",
@@ -47,22 +47,22 @@ ARTICLE_TEXT = [
 
 @pytest.mark.parametrize("text", FURNITURE)
 def test_link_lists_tag_lines_and_appeals_are_furniture(text):
-    assert furniture_rows([text], PATTERN) == [True]
+    assert furniture_rows([text], RULE) == [True]
 
 
 @pytest.mark.parametrize("text", ARTICLE_TEXT)
 def test_sentences_that_open_with_the_same_words_are_not(text):
-    assert furniture_rows([text], PATTERN) == [False]
+    assert furniture_rows([text], RULE) == [False]
 
 
 @given(st.text(max_size=200))
-def test_a_marker_and_a_colon_make_any_line_furniture(rest):
-    assert PATTERN.match("Read more: " + rest)
+def test_a_marker_and_a_colon_make_any_short_paragraph_furniture(rest):
+    assert RULE("Read more: " + rest)
 
 
 @given(st.text(max_size=200))
 def test_a_line_without_a_marker_never_is(rest):
-    assert furniture_rows(["The minister said " + rest], PATTERN) == [False]
+    assert furniture_rows(["The minister said " + rest], RULE) == [False]
 
 
 def test_no_labelled_paragraph_with_a_topic_is_furniture():
@@ -72,16 +72,31 @@ def test_no_labelled_paragraph_with_a_topic_is_furniture():
     for name in ("authored.jsonl", "seeds.jsonl", "dev.jsonl"):
         for line in (LABELS / name).read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
-            if row["labels"] and PATTERN.match(row["text"]):
+            if row["labels"] and RULE(row["text"]):
                 matched.append(row["id"])
     assert matched == []
 
 
 def test_the_markers_are_read_from_the_settings_a_model_records():
     settings = furniture_settings(markers=["breaking"], openers=[r"live\b"])
-    pattern = compile_furniture(json.loads(json.dumps(settings)))
-    assert furniture_rows(["Breaking: gas", "Live updates", "Related: gas"], pattern) == [
+    rule = compile_furniture(json.loads(json.dumps(settings)))
+    assert furniture_rows(["Breaking: gas", "Live updates", "Related: gas"], rule) == [
         True,
         True,
         False,
     ]
+
+
+def test_a_long_paragraph_is_text_whatever_it_opens_with():
+    """A page without paragraph breaks can open its one paragraph, the whole article, with a
+    breadcrumb: past ``max_chars`` a paragraph is never furniture."""
+    article = "Home > Energy > Oil. " + "Brent rose as OPEC+ held its output cuts. " * 20
+    assert len(article) > RULE.max_chars
+    assert furniture_rows([article, article[: RULE.max_chars]], RULE) == [False, True]
+    assert compile_furniture({**furniture_settings(), "max_chars": None})(article)
+
+
+@pytest.mark.parametrize("bad", [-1, "600", 6.5])
+def test_a_length_limit_that_is_not_a_whole_number_is_refused(bad):
+    with pytest.raises(TypeError):
+        compile_furniture({**furniture_settings(), "max_chars": bad})

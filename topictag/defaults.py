@@ -57,6 +57,10 @@ FURNITURE_MARKERS: tuple[str, ...] = (
     "watch", "video", "listen", "podcast", "about the author", "share this article",
     "advertisement", "sponsored",
 )  # fmt: skip
+#: Paragraphs longer than this are never furniture: the longest labelled furniture line has
+#: 233 characters, and a page without paragraph breaks can open its one paragraph, the whole
+#: article, with a breadcrumb.
+FURNITURE_MAX_CHARS = 600
 #: Openings that mark furniture whatever follows them ("Subscribe to keep reading", "Follow
 #: us on Telegram", "Home > Energy > Oil & Gas").
 FURNITURE_OPENERS: tuple[str, ...] = (

@@ -34,7 +34,7 @@ from topictag.artifact import (
     verified_bytes,
 )
 from topictag.errors import ModelError
-from topictag.furniture import compile_furniture
+from topictag.furniture import Furniture, compile_furniture
 from topictag.lexicon import compile_lexicon, term_features
 from topictag.normalize import NFKC_CF, normalize, normalize_all
 
@@ -240,13 +240,11 @@ class PortableModel:
         self.normalize: str | None = settings.get("normalize")
         if self.normalize not in (None, NFKC_CF):
             raise ModelError(f"portable model: unknown text normalisation {self.normalize!r}")
-        #: The pattern of page furniture, which the tagger gives no topic; None for a model
-        #: trained without the rule (``topictag.furniture``).
+        #: The rule of page furniture, which the tagger gives no topic; None for a model
+        #: trained without it (``topictag.furniture``).
         try:
             furniture = settings.get("furniture")
-            self.furniture: re.Pattern[str] | None = (
-                compile_furniture(furniture) if furniture else None
-            )
+            self.furniture: Furniture | None = compile_furniture(furniture) if furniture else None
         except (re.error, KeyError, TypeError) as exc:
             raise ModelError(f"portable model: unreadable page furniture markers ({exc})") from None
         self._arrays = arrays

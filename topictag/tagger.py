@@ -89,8 +89,8 @@ class Tagger:
 
     def _furniture(self, texts: list[str]) -> list[bool]:
         """Which texts are page furniture, for a model trained to leave it untagged."""
-        pattern = self.model.furniture
-        return furniture_rows(texts, pattern) if pattern else [False] * len(texts)
+        rule = self.model.furniture
+        return furniture_rows(texts, rule) if rule else [False] * len(texts)
 
     def decide(self, scores: Sequence[Sequence[float]]) -> list[list[str]]:
         """The topics whose score reaches its threshold, per row of ``scores``."""

@@ -73,7 +73,7 @@ class Fitted:
 
 
 @functools.cache
-def _furniture_pattern():
+def _furniture_rule():
     return compile_furniture(furniture_settings())
 
 
@@ -82,7 +82,7 @@ def _furniture_zeroed(scores: np.ndarray, texts: Sequence[str], params: dict) ->
     if not params.get("furniture"):
         return scores
     scores = scores.copy()
-    scores[np.asarray(furniture_rows(texts, _furniture_pattern()), dtype=bool)] = 0.0
+    scores[np.asarray(furniture_rows(texts, _furniture_rule()), dtype=bool)] = 0.0
     return scores
 
 
