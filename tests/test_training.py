@@ -34,10 +34,12 @@ def test_no_paragraph_of_a_test_article_is_ever_in_training(monkeypatch, data):
     labelled, lexicon = data
     article_of = dict(zip(labelled.texts, labelled.articles))
     trained_on = {}
+    models = []  # kept alive, so that no two of them ever share an id()
     real_fit, real_predict = training._fit, training.predict_proba
 
     def fit(texts, y, params, lexicon, topics):
         model = real_fit(texts, y, params, lexicon, topics)
+        models.append(model)
         trained_on[id(model)] = {article_of[t] for t in texts}
         return model
 
