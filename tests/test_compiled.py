@@ -46,6 +46,14 @@ def numpy_decision(model: PortableModel, texts: list[str]) -> np.ndarray:
         scorer.COMPILED, scorer.PURE_PYTHON_CHARS = saved
 
 
+def authored_texts(model: PortableModel, n: int) -> list[str]:
+    """The first ``n`` authored paragraphs, normalised as ``model`` normalises them: the
+    kernels score the texts :meth:`PortableModel.decision` hands them, already normalised."""
+    with open(AUTHORED, encoding="utf-8") as fh:
+        texts = [json.loads(line)["text"] for line in fh][:n]
+    return scorer.normalize_all(texts, model.normalize)
+
+
 @pytest.fixture(scope="module")
 def both(model_dir):
     """The test model (trained on the seeds with its lexicon) as pipeline and portable model."""
@@ -215,8 +223,7 @@ def test_hash_collisions_never_change_a_score(both, seed_rows):
 def test_a_full_word_memo_is_emptied_and_refilled(both):
     """The memo of words' character n-grams holds four words here: scores stay the same."""
     _, portable = both
-    with open(AUTHORED, encoding="utf-8") as fh:
-        texts = [json.loads(line)["text"] for line in fh][:200]
+    texts = authored_texts(portable, 200)
     small = CompiledScorer(portable, memo_words=4)
     ours = np.vstack([small.decision(texts[i : i + 7]) for i in range(0, len(texts), 7)])
     assert np.abs(ours - numpy_decision(portable, texts)).max() <= 1e-12
@@ -226,8 +233,7 @@ def test_the_second_thread_gives_the_same_scores_to_the_last_bit(both, monkeypat
     """The char_wb block scored beside the others, in steps small and large: the same sums as
     in one thread, within 1e-12 of numpy, and the thread is started once."""
     _, portable = both
-    with open(AUTHORED, encoding="utf-8") as fh:
-        texts = [json.loads(line)["text"] for line in fh][:600]
+    texts = authored_texts(portable, 600)
     monkeypatch.setattr(compiled, "BATCH_CHARS", 30_000)  # several steps, the last one small
     monkeypatch.setattr(compiled, "SECOND_THREAD_MIN_CHARS", 10_000)
     monkeypatch.setattr(compiled, "SECOND_THREAD", False)
@@ -247,8 +253,7 @@ def test_the_character_block_split_between_two_threads_sums_the_same(both, monke
     with its own word memo: the same sums as one thread, whatever the share (at least one
     text goes to the second thread; all of them at 1.0), and with one long text last."""
     _, portable = both
-    with open(AUTHORED, encoding="utf-8") as fh:
-        texts = [json.loads(line)["text"] for line in fh][:300]
+    texts = authored_texts(portable, 300)
     texts.append(" ".join(texts[:40]))  # most of the last step's characters in one text
     monkeypatch.setattr(compiled, "BATCH_CHARS", 30_000)
     monkeypatch.setattr(compiled, "SECOND_THREAD_MIN_CHARS", 0)

@@ -182,12 +182,14 @@ def test_cli_info_top_terms(use_model):
         "Ros\u00adneft, and the US sanc\u00adtioned Gazprom\u00adbank.",
         "The EU's 19th ｓａｎｃｔｉｏｎｓ package imposed a full ｔｒａｎｓａｃｔｉｏｎ ban on "
         "Ｒｏｓｎｅｆｔ, and the US ｓａｎｃｔｉｏｎｅｄ Ｇａｚｐｒｏｍｂａｎｋ.",
+        "The E.U.'s 19th sanctions package imposed a full transaction ban on Rosneft, and the "
+        "U.S. sanctioned Gazprombank.",
     ],
-    ids=["soft-hyphens", "full-width"],
+    ids=["soft-hyphens", "full-width", "dotted-abbreviations"],
 )
 def test_evidence_spans_point_into_the_original_text(model, text):
     """The model reads the normalised text; the spans still slice the words out of the text
-    the user gave, soft hyphens and full-width letters included."""
+    the user gave, soft hyphens, full-width letters and dotted abbreviations included."""
     assert model.normalize
     items = evidence(model, text, "sanctions", k=10)
     assert [e["term"] for e in items] == [
@@ -198,7 +200,7 @@ def test_evidence_spans_point_into_the_original_text(model, text):
         assert item["spans"], item
         for start, end in item["spans"]:
             shown = text[start:end]
-            assert " ".join(normalize(shown).split()).lower() == item["term"]
+            assert " ".join(normalize(shown, model.normalize).split()).lower() == item["term"]
             assert unicodedata.category(shown[-1]) != "Cf" and not shown[0].isspace()
 
 

@@ -1,6 +1,7 @@
 """Text normalisation: format characters out, NFKC, in training and tagging alike."""
 
 import json
+import re
 import unicodedata
 
 import numpy as np
@@ -11,7 +12,14 @@ from hypothesis import strategies as st
 from topictag import predict, predict_scores
 from topictag.artifact import export_portable, read_npz
 from topictag.errors import ModelError
-from topictag.normalize import NFKC_CF, aligned, normalize, normalize_all
+from topictag.normalize import (
+    ABBREVIATIONS,
+    NFKC_CF,
+    NFKC_CF_ABBREV,
+    aligned,
+    normalize,
+    normalize_all,
+)
 from topictag.pipeline import TextNormalizer, build_pipeline
 from topictag.scorer import PortableModel
 
@@ -72,6 +80,71 @@ def test_aligned_maps_every_normalised_character_back_into_the_text(text):
     assert "".join(normalize(text[a:b]) for a, b in pieces) == normal
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("U.S. and US sanctions", "USA and USA sanctions"),
+        ("the U.S.-led coalition", "the USA-led coalition"),
+        ("U.S.A. and USA", "USA and USA"),
+        (
+            "(U.N.) talks, U.K. gas and E.U. rules in the U.A.E.",
+            "(UN) talks, UK gas and EU rules in the UAE",
+        ),
+        ("US$5bn", "USA$5bn"),
+        ("ＵＳ sanctions", "USA sanctions"),  # full-width letters first become US
+        # the pronoun, and words that only contain the letters, stay as they are
+        ("Contact us. Let Us know.", "Contact us. Let Us know."),
+        ("BUS, USB, USAID, AUS and U.S", "BUS, USB, USAID, AUS and U.S"),
+        ("A.U.S. and U.S.S.R.", "A.U.S. and U.S.S.R."),
+    ],
+)
+def test_the_abbrev_form_writes_abbreviations_alike_and_leaves_the_pronoun(text, expected):
+    assert normalize(text, NFKC_CF_ABBREV) == expected
+    assert normalize(text) == normalize(text, NFKC_CF)  # the older form does not touch them
+    assert normalize_all([text], NFKC_CF_ABBREV) == [expected]
+
+
+#: Text with abbreviations, their look-alikes and the characters normalisation is about.
+ABBREVIATED = st.lists(
+    st.one_of(
+        st.sampled_from(["U.S.", "US", "U.S.A.", "U.N.", "E.U.", "us", "USB", ".", "-", " "]),
+        MIXED,
+    ),
+    max_size=8,
+).map("".join)
+
+
+@settings(max_examples=200)
+@given(ABBREVIATED)
+def test_the_abbrev_form_is_idempotent_and_aligned(text):
+    once = normalize(text, NFKC_CF_ABBREV)
+    assert normalize(once, NFKC_CF_ABBREV) == once
+    normal, starts, ends = aligned(text, NFKC_CF_ABBREV)
+    assert normal == once
+    assert len(starts) == len(ends) == len(normal)
+    assert all(0 <= a < b <= len(text) for a, b in zip(starts, ends))
+    pieces = dict.fromkeys(zip(starts, ends))
+    assert "".join(normalize(text[a:b], NFKC_CF_ABBREV) for a, b in pieces) == normal
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="USAENK._ xé1", max_size=14))
+def test_an_abbreviation_is_rewritten_exactly_where_it_is_a_whole_word(text):
+    """The rule stated as one regular expression with a lookbehind (slower, so not the one
+    the tagger runs): neither a word character nor a dot before, no word character after."""
+    alternatives = "|".join(re.escape(a) for a in sorted(ABBREVIATIONS, key=len, reverse=True))
+    rule = re.compile(rf"(?<![\w.])(?:{alternatives})(?!\w)")
+    expected = rule.sub(lambda m: ABBREVIATIONS[m.group()], text)
+    assert normalize(text, NFKC_CF_ABBREV) == expected
+
+
+def test_the_model_reads_dotted_and_plain_abbreviations_alike(use_model):
+    plain = "The US and the EU widened sanctions on tankers, the UN said."
+    dotted = "The U.S. and the E.U. widened sanctions on tankers, the U.N. said."
+    assert predict_scores(dotted) == predict_scores(plain)
+    assert predict_scores("Contact us") != predict_scores("Contact US")
+
+
 def test_normalize_all_without_a_form_leaves_texts_alone():
     assert normalize_all(["g\u00adas"], None) == ["g\u00adas"]
     assert normalize_all(["g\u00adas"]) == ["gas"]
@@ -114,17 +187,23 @@ def test_a_model_trained_without_normalisation_scores_exactly_as_trained(seed_ro
     assert portable.normalize is None
     odd = ["g\u00adas pipe\u00adline", "ＬＮＧ tankers", "Gaz\u200bprom sanctions"]
     assert np.abs(np.array(portable.scores(odd)) - old.predict_proba(odd)).max() <= 1e-9
-    new = build_pipeline(char_min_df=1).fit(texts, y)
-    settings_, arrays = export_portable(new, topics, [0.5] * len(topics))
-    assert settings_["normalize"] == NFKC_CF
-    portable = PortableModel(settings_, arrays)
-    assert np.abs(np.array(portable.scores(odd)) - new.predict_proba(odd)).max() <= 1e-9
-    assert portable.scores(["g\u00adas pipe\u00adline"]) == portable.scores(["gas pipeline"])
+    for form in (NFKC_CF, NFKC_CF_ABBREV):
+        new = build_pipeline(char_min_df=1, normalize=form).fit(texts, y)
+        settings_, arrays = export_portable(new, topics, [0.5] * len(topics))
+        assert settings_["normalize"] == form
+        portable = PortableModel(settings_, arrays)
+        both = [*odd, "U.S. sanctions and the U.N.", "Contact us"]
+        assert np.abs(np.array(portable.scores(both)) - new.predict_proba(both)).max() <= 1e-9
+        assert portable.scores(["g\u00adas pipe\u00adline"]) == portable.scores(["gas pipeline"])
+        alike = portable.scores(["U.S. sanctions"]) == portable.scores(["US sanctions"])
+        assert alike == (
+            form == NFKC_CF_ABBREV
+        )  # a model of the older form reads as it was trained
 
 
 def test_the_trained_model_records_its_normalisation(model_dir):
     settings_ = json.loads((model_dir / "portable.json").read_text())
-    assert settings_["normalize"] == NFKC_CF
+    assert settings_["normalize"] == NFKC_CF_ABBREV
     with pytest.raises(ModelError, match="unknown text normalisation 'nfd'"):
         PortableModel(
             {**settings_, "normalize": "nfd"}, read_npz((model_dir / "portable.npz").read_bytes())

@@ -19,6 +19,7 @@ from topictag.furniture import compile_furniture, furniture_rows, furniture_sett
 from topictag.labels import load_labels
 from topictag.lexicon import load_lexicon
 from topictag.metrics import binarize, report
+from topictag.normalize import FORMS, normalize
 from topictag.pipeline import predict_proba
 from topictag.scorer import PortableModel
 from topictag.topics import load_topics
@@ -50,11 +51,16 @@ def test_no_paragraph_of_a_test_article_is_ever_in_training(monkeypatch, data):
 
     inner_folds = []
     real_fold = training._fold_predictions
+    article_of_normal = {  # the inner folds see the texts normalised, in each form of the grid
+        normalize(t, form): a for t, a in article_of.items() for form in FORMS
+    }
 
-    def fold(train_texts, y_train, val_texts, *args):
+    def fold(normal, lexicon_counts, y_train, train_idx, val_idx, configs):
         inner_folds.append(1)
-        assert not {article_of[t] for t in train_texts} & {article_of[t] for t in val_texts}
-        return real_fold(train_texts, y_train, val_texts, *args)
+        for texts in normal.values():
+            trained = {article_of_normal[t] for t in texts[train_idx]}
+            assert not trained & {article_of_normal[t] for t in texts[val_idx]}
+        return real_fold(normal, lexicon_counts, y_train, train_idx, val_idx, configs)
 
     monkeypatch.setattr(training, "_fit", fit)
     monkeypatch.setattr(training, "predict_proba", predict)
@@ -282,6 +288,10 @@ def test_each_design_choice_in_the_grid_has_its_ablation():
     assert training.ablation_grids(furnished, has_lexicon=False) == {
         "without_furniture_rule": {**furnished, "furniture": [False]}
     }
+    abbreviated = {**unscaled, "abbreviations": [True]}
+    assert training.ablation_grids(abbreviated, has_lexicon=False) == {
+        "abbreviations_as_written": {**abbreviated, "abbreviations": [False]}
+    }
 
 
 def test_thresholds_are_chosen_on_the_scores_the_tagger_gives(monkeypatch, data):
@@ -325,7 +335,8 @@ def test_the_model_records_the_furniture_markers_it_was_trained_with(model_dir):
 
 
 def test_selection_scores_scaled_lexicons_as_the_fitted_pipeline_does(data):
-    """The inner folds scale precomputed lexicon counts; the pipeline scales its own."""
+    """The inner folds scale precomputed lexicon counts of precomputed normal texts; the
+    pipeline normalises and scales its own."""
     from topictag.normalize import normalize_all
     from topictag.pipeline import LexiconFeatures, predict_proba
 
@@ -334,14 +345,18 @@ def test_selection_scores_scaled_lexicons_as_the_fitted_pipeline_does(data):
     y = training.binarize(labelled.labels, labelled.topics)
     train, val = np.arange(len(texts)) % 3 != 0, np.arange(len(texts)) % 3 == 0
     counts = LexiconFeatures(lexicon=lexicon, topics=labelled.topics).fit([])
-    lex = counts.transform(normalize_all(texts))
-    params = {"C": 8.0, "lexicon": True, "lexicon_scale": 0.25}
-    (fold,) = training._fold_predictions(
-        texts[train], y[train], texts[val], [params], lex[train], lex[val]
-    )
-    pipeline = training._fit(texts[train], y[train], params, lexicon, labelled.topics)
-    assert pipeline.named_steps["features"].get_params()["lexicon__scale"] == 0.25
-    assert np.abs(fold - predict_proba(pipeline, texts[val])).max() <= 1e-12
+    for abbreviations in (True, False):
+        params = {"C": 8.0, "lexicon": True, "lexicon_scale": 0.25, "abbreviations": abbreviations}
+        form = training.text_form(params)
+        normal = {form: np.asarray(normalize_all(texts, form), dtype=object)}
+        lex = {form: counts.transform(normal[form])}
+        (fold,) = training._fold_predictions(
+            normal, lex, y[train], np.flatnonzero(train), np.flatnonzero(val), [params]
+        )
+        pipeline = training._fit(texts[train], y[train], params, lexicon, labelled.topics)
+        assert pipeline.named_steps["normalize"].form == form
+        assert pipeline.named_steps["features"].get_params()["lexicon__scale"] == 0.25
+        assert np.abs(fold - predict_proba(pipeline, texts[val])).max() <= 1e-12
 
 
 def test_changed_rows_names_each_topic_that_became_right_or_wrong():

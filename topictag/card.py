@@ -93,6 +93,7 @@ ABLATION_TITLES = {
     "without_lexicon": "without the lexicon",
     "lexicon_unscaled": "lexicon features at full scale",
     "without_furniture_rule": "page furniture scored as text",
+    "abbreviations_as_written": "abbreviations as written (U.S. apart from US)",
 }
 
 

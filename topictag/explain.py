@@ -45,7 +45,7 @@ def _block_contributions(
     """(block, feature indices within the block, value times coefficient) for each block: the
     terms of :meth:`PortableModel.contributions`, with the block each comes from."""
     if model.normalize:
-        text = normalize(text)
+        text = normalize(text, model.normalize)
     for block in model.blocks:
         index, value = block.features(text)
         offset = block.offset  # type: ignore[attr-defined]
@@ -143,7 +143,7 @@ def evidence(
     j = model.topics.index(topic) if isinstance(topic, str) else int(topic)
     original = text
     if model.normalize:
-        text, starts, ends = aligned(original)
+        text, starts, ends = aligned(original, model.normalize)
     terms = _Terms()
     for block, index, weights in _block_contributions(model, text, j):
         if not len(index):

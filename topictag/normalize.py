@@ -1,20 +1,57 @@
 """Text normalisation before features: the same words whatever invisible or compatibility
-characters a publisher's text carries.
+characters a publisher's text carries, and the same names whatever a publisher's house style.
 
 A soft hyphen (``g\\u00adas``), a zero-width space, a byte order mark or a bidi mark inside a
 word, and full-width letters (``ｇａｓ``), would otherwise hide the word from the model. It is a
-model setting (``"normalize": "nfkc-cf"`` in ``portable.json``, the ``normalize`` step of the
-scikit-learn pipeline), so a model trained without it still scores exactly as it was trained.
+model setting (``"normalize"`` in ``portable.json``, the form of the ``normalize`` step of the
+scikit-learn pipeline), so a model trained without it, or with an older form, still scores
+exactly as it was trained.
+
+The form ``"nfkc-cf-abbrev"`` also writes the abbreviations of the United States, the United
+Nations, the United Kingdom, the European Union and the Emirates alike with or without
+dots (``U.S.`` and ``US`` become ``USA``, ``U.N.`` becomes ``UN``): most training text says
+``US`` where much real news says ``U.S.``, which the word block (tokens of two letters or
+more) does not see at all. ``USA`` also keeps the country apart from the pronoun "us", which
+the lowercasing word block would otherwise read as the same word ("Contact us" is not about
+the United States). Only the capitalised forms are rewritten, so a headline in capitals
+("JOIN US") is read as the country: a rare loss, written down here.
 
 Standard library only: the tagger imports it on the single-article path.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 #: The name recorded in a model that normalises its texts.
 NFKC_CF = "nfkc-cf"
+#: ``NFKC_CF``, then the abbreviations of a few names written alike (the form of new models).
+NFKC_CF_ABBREV = "nfkc-cf-abbrev"
+#: Every form a model may record.
+FORMS = (NFKC_CF, NFKC_CF_ABBREV)
+
+#: Abbreviation -> how it is written after normalisation. Only whole words count: not inside
+#: a longer word or a longer dotted abbreviation. Each one contains "US" or "U.".
+ABBREVIATIONS = {
+    "U.S.A.": "USA",
+    "U.S.A": "USA",
+    "U.S.": "USA",
+    "USA": "USA",
+    "US": "USA",
+    "U.N.": "UN",
+    "U.K.": "UK",
+    "E.U.": "EU",
+    "U.A.E.": "UAE",
+}
+#: The abbreviations, longest first, not followed by a word character. Whether one follows a
+#: word character or a dot is checked on each match (:func:`_inside`): a lookbehind in the
+#: pattern makes the search three times slower.
+_ABBREVIATION = re.compile(
+    "(?:"
+    + "|".join(re.escape(a) for a in sorted(ABBREVIATIONS, key=len, reverse=True))
+    + r")(?!\w)"
+)
 
 
 class _FormatCharacters(dict):
@@ -30,39 +67,79 @@ class _FormatCharacters(dict):
 _DROP_FORMAT = _FormatCharacters()
 
 
-def normalize(text: str) -> str:
-    """``text`` without format characters (Unicode category Cf: soft hyphen, zero-width space
-    and joiners, byte order mark, bidi marks), then in Unicode NFKC form (full-width and other
-    compatibility characters become the ordinary ones).
+def normalize(text: str, form: str = NFKC_CF) -> str:
+    """``text`` in normal ``form`` (one of ``FORMS``): without format characters (Unicode
+    category Cf: soft hyphen, zero-width space and joiners, byte order mark, bidi marks), then
+    in Unicode NFKC form (full-width and other compatibility characters become the ordinary
+    ones).
 
     Format characters go first so that a mark they separated from its letter composes with it,
     and so that ``normalize(normalize(t)) == normalize(t)`` (NFKC never makes a Cf character).
-    ASCII text is returned as it is, at no cost.
+    ASCII text is returned as it is, at no cost. ``NFKC_CF_ABBREV`` then writes the
+    abbreviations of ``ABBREVIATIONS`` as it says (in the one paragraph of ten or so that has
+    "US" or "U.").
     """
-    if text.isascii():
-        return text
-    return unicodedata.normalize("NFKC", text.translate(_DROP_FORMAT))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text.translate(_DROP_FORMAT))
+    if form == NFKC_CF_ABBREV and ("US" in text or "U." in text):
+        text = _ABBREVIATION.sub(_written, text)
+    return text
+
+
+def _inside(match: re.Match) -> bool:
+    """Whether the match follows a word character or a dot (``AUS``, ``A.U.S.``): not an
+    abbreviation of ours. The characters it consumed cannot start one that is."""
+    start = match.start()
+    before = match.string[start - 1] if start else " "
+    return before.isalnum() or before in "_."
+
+
+def _written(match: re.Match) -> str:
+    return match.group() if _inside(match) else ABBREVIATIONS[match.group()]
 
 
 def normalize_all(texts, form: str | None = NFKC_CF) -> list[str]:
     """Each text normalised as ``form`` says (None: left as it is)."""
     if form is None:
         return list(texts)
-    if form != NFKC_CF:
+    if form not in FORMS:
         raise ValueError(f"unknown text normalisation {form!r}")
-    return [normalize(t) for t in texts]
+    return [normalize(t, form) for t in texts]
 
 
-def aligned(text: str) -> tuple[str, list[int], list[int]]:
-    """``normalize(text)`` with, for each of its characters, where it comes from in ``text``:
-    ``(normal, starts, ends)`` where the character ``normal[i]`` stands for
+def aligned(text: str, form: str = NFKC_CF) -> tuple[str, list[int], list[int]]:
+    """``normalize(text, form)`` with, for each of its characters, where it comes from in
+    ``text``: ``(normal, starts, ends)`` where the character ``normal[i]`` stands for
     ``text[starts[i]:ends[i]]``. A span ``[a, b)`` of ``normal`` is ``[starts[a], ends[b - 1])``
     in ``text``.
 
     Each letter is normalised with the combining marks and format characters that follow it;
     when that does not give the normalisation of the whole text (some scripts compose two
-    letters), whitespace-separated pieces are used instead, and at worst the whole text.
+    letters), whitespace-separated pieces are used instead, and at worst the whole text. Each
+    character of a rewritten abbreviation stands for the whole abbreviation.
     """
+    normal, starts, ends = _aligned_nfkc(text)
+    if form != NFKC_CF_ABBREV or not ("US" in normal or "U." in normal):
+        return normal, starts, ends
+    out: list[str] = []
+    new_starts: list[int] = []
+    new_ends: list[int] = []
+    done = 0
+    for match in _ABBREVIATION.finditer(normal):
+        if _inside(match):
+            continue
+        a, b = match.span()
+        written = ABBREVIATIONS[match.group()]
+        out += [normal[done:a], written]
+        new_starts += starts[done:a] + [starts[a]] * len(written)
+        new_ends += ends[done:a] + [ends[b - 1]] * len(written)
+        done = b
+    out.append(normal[done:])
+    return "".join(out), new_starts + starts[done:], new_ends + ends[done:]
+
+
+def _aligned_nfkc(text: str) -> tuple[str, list[int], list[int]]:
+    """:func:`aligned` for the form ``NFKC_CF``."""
     normal = normalize(text)
     if normal == text:
         positions = list(range(len(text)))

@@ -14,7 +14,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from topictag.lexicon import compile_lexicon, term_features
-from topictag.normalize import NFKC_CF, normalize_all
+from topictag.normalize import NFKC_CF_ABBREV, normalize_all
 
 #: Vectorizer settings; the portable scorer reads them back from the fitted pipeline.
 WORD = {"analyzer": "word", "ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1}
@@ -61,7 +61,7 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
     first step of the pipeline, so the word, character and lexicon blocks all read the same
     text. ``form`` is recorded in the portable model, which applies it too."""
 
-    def __init__(self, form: str = NFKC_CF):
+    def __init__(self, form: str = NFKC_CF_ABBREV):
         self.form = form
 
     def fit(self, X, y=None):
@@ -120,7 +120,7 @@ def build_pipeline(
     lexicon: Mapping[str, Sequence[str]] | None = None,
     topics: Sequence[str] | None = None,
     char_min_df: int = 2,
-    normalize: str | None = NFKC_CF,
+    normalize: str | None = NFKC_CF_ABBREV,
     balanced: bool = True,
     lexicon_scale: float = 1.0,
 ) -> Pipeline:

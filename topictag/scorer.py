@@ -36,7 +36,7 @@ from topictag.artifact import (
 from topictag.errors import ModelError
 from topictag.furniture import Furniture, compile_furniture
 from topictag.lexicon import compile_lexicon, term_features
-from topictag.normalize import NFKC_CF, normalize, normalize_all
+from topictag.normalize import FORMS, normalize, normalize_all
 
 if TYPE_CHECKING:
     import numpy as np
@@ -238,7 +238,7 @@ class PortableModel:
         #: How texts are normalised before features (``topictag.normalize``); None for a model
         #: trained without it, which then scores texts exactly as they are.
         self.normalize: str | None = settings.get("normalize")
-        if self.normalize not in (None, NFKC_CF):
+        if self.normalize is not None and self.normalize not in FORMS:
             raise ModelError(f"portable model: unknown text normalisation {self.normalize!r}")
         #: The rule of page furniture, which the tagger gives no topic; None for a model
         #: trained without it (``topictag.furniture``).
@@ -415,7 +415,7 @@ class PortableModel:
         if self._lean:
             raise RuntimeError("a model kept for the compiled kernels only cannot explain")
         if self.normalize:
-            text = normalize(text)
+            text = normalize(text, self.normalize)
         out = []
         for block in self.blocks:
             index, value = block.features(text)

@@ -39,7 +39,7 @@ from topictag.furniture import compile_furniture, furniture_rows, furniture_sett
 from topictag.labels import LabelledData, load_dev, load_labels
 from topictag.lexicon import LEXICON_FILE, keyword_hits, load_lexicon
 from topictag.metrics import binarize, choose_thresholds, macro_f1_interval, report
-from topictag.normalize import normalize_all
+from topictag.normalize import NFKC_CF, NFKC_CF_ABBREV, normalize_all
 from topictag.pipeline import (
     LexiconFeatures,
     build_classifier,
@@ -116,10 +116,17 @@ def _constant_labels_expected():
         yield
 
 
+def text_form(params: dict) -> str:
+    """The text normalisation of a configuration: with the abbreviations written alike unless
+    ``params["abbreviations"]`` is false (see ``topictag.normalize``)."""
+    return NFKC_CF_ABBREV if params.get("abbreviations", True) else NFKC_CF
+
+
 def _fit(texts, y, params, lexicon, topics):
     """The full pipeline for one configuration, fitted on ``texts``."""
     pipeline = build_pipeline(
         C=params["C"],
+        normalize=text_form(params),
         lexicon=lexicon if params.get("lexicon") else None,
         topics=topics,
         char_min_df=_char_min_df(len(texts)),
@@ -131,23 +138,31 @@ def _fit(texts, y, params, lexicon, topics):
     return forget_memos(pipeline)
 
 
-def _fold_predictions(train_texts, y_train, val_texts, configs, lexicon_train, lexicon_val):
+def _fold_predictions(normal, lexicon_counts, y_train, train_idx, val_idx, configs):
     """Validation probabilities of every configuration for one inner fold.
 
     The same steps as :func:`_fit` then ``predict_proba``, with the text features fitted once
-    per fold instead of once per configuration (they do not depend on ``C``).
+    per fold and text form instead of once per configuration (they depend on neither ``C``
+    nor the lexicon's scale). ``normal`` and ``lexicon_counts`` map each form to all the
+    texts so normalised and to their lexicon counts.
     """
-    features = build_features(char_min_df=_char_min_df(len(train_texts)))
-    x_train = features.fit_transform(normalize_all(train_texts))  # as the pipeline's first step
-    x_val = features.transform(normalize_all(val_texts))
+    blocks: dict[str, tuple] = {}
     out = []
     with _constant_labels_expected():
         for params in configs:
-            a, b = x_train, x_val
+            form = text_form(params)
+            if form not in blocks:
+                features = build_features(char_min_df=_char_min_df(len(train_idx)))
+                blocks[form] = (
+                    features.fit_transform(normal[form][train_idx]),
+                    features.transform(normal[form][val_idx]),
+                )
+            a, b = blocks[form]
             if params.get("lexicon"):
                 scale = params.get("lexicon_scale", 1.0)
-                a = sparse.hstack([x_train, lexicon_train * scale]).tocsr()
-                b = sparse.hstack([x_val, lexicon_val * scale]).tocsr()
+                counts = lexicon_counts[form]
+                a = sparse.hstack([a, counts[train_idx] * scale]).tocsr()
+                b = sparse.hstack([b, counts[val_idx] * scale]).tocsr()
             classifier = build_classifier(params["C"], params.get("balanced", True))
             classifier = classifier.fit(a, y_train)
             out.append(np.asarray(classifier.predict_proba(b), dtype=np.float64))
@@ -172,16 +187,17 @@ def fit_selected(
         return Fitted(pipeline, params, np.full(len(topics), 0.5), None)
     splitter = GroupKFold(n_splits=min(inner_folds, n_groups))
     texts = np.asarray(texts, dtype=object)
-    lex = (
-        LexiconFeatures(lexicon=lexicon, topics=topics).fit([]).transform(normalize_all(texts))
-        if lexicon
-        else np.zeros((len(texts), 0))
-    )
+    normal, lex = {}, {}  # each form of the grid -> the texts so normalised, their lexicon counts
+    for form in {text_form(params) for params in configs}:
+        normal[form] = np.asarray(normalize_all(texts, form), dtype=object)
+        lex[form] = (
+            LexiconFeatures(lexicon=lexicon, topics=topics).fit([]).transform(normal[form])
+            if lexicon
+            else np.zeros((len(texts), 0))
+        )
     oof = [np.zeros(y.shape, dtype=np.float64) for _ in configs]
     for train_idx, val_idx in splitter.split(np.zeros(len(texts)), groups=groups):
-        fold = _fold_predictions(
-            texts[train_idx], y[train_idx], texts[val_idx], configs, lex[train_idx], lex[val_idx]
-        )
+        fold = _fold_predictions(normal, lex, y[train_idx], train_idx, val_idx, configs)
         for scores, predicted in zip(oof, fold):
             scores[val_idx] = predicted
     best = None
@@ -386,8 +402,9 @@ def changed_rows(before: dict, after: dict, gold: dict) -> dict:
 
 def ablation_grids(grid: dict[str, list], has_lexicon: bool) -> dict[str, dict[str, list]]:
     """The grid of each ablation that applies to ``grid``: without the lexicon, with the
-    lexicon at full scale when the grid offers smaller scales, and without the page furniture
-    rule when the grid has it."""
+    lexicon at full scale when the grid offers smaller scales, without the page furniture
+    rule when the grid has it, and with abbreviations as written when the grid writes them
+    alike."""
     out = {}
     if has_lexicon and any(grid.get("lexicon", [])):
         out["without_lexicon"] = {**grid, "lexicon": [False]}
@@ -395,6 +412,8 @@ def ablation_grids(grid: dict[str, list], has_lexicon: bool) -> dict[str, dict[s
             out["lexicon_unscaled"] = {**grid, "lexicon": [True], "lexicon_scale": [1.0]}
     if any(grid.get("furniture", [])):
         out["without_furniture_rule"] = {**grid, "furniture": [False]}
+    if any(grid.get("abbreviations", [])):
+        out["abbreviations_as_written"] = {**grid, "abbreviations": [False]}
     return out
 
 
