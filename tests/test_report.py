@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 from conftest import SEEDS
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from topictag import load_model
 from topictag.cli import app
-from topictag.report import html_report, topic_colour
+from topictag.report import _segments, html_report, topic_colour
 from topictag.tagger import ArticleResult, ParagraphResult
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
@@ -187,3 +189,35 @@ def test_chromium_renders_badges_and_highlights(report, tmp_path):
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000
+
+
+NOTES = st.sampled_from([(0, "gas", "gas: gas +1.00"), (1, "oil", "oil: oil +0.50"), (3, "x", "x")])
+MARKS = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40), NOTES), max_size=12).map(
+    lambda marks: [(min(a, b), max(a, b), n) for a, b, n in marks]
+)
+
+
+@given(st.integers(0, 40), MARKS)
+def test_highlight_segments_follow_their_definition(length, marks):
+    """Each piece of [0, length) carries the notes of exactly the marks covering it, pieces
+    tile the text, and neighbours differ (the sweep gives what the definition says)."""
+    pieces = _segments(length, marks)
+    assert [a for a, _, _ in pieces[1:]] == [b for _, b, _ in pieces[:-1]]
+    if length:
+        assert pieces[0][0] == 0 and pieces[-1][1] == length
+    for (_, _, before), (_, _, after) in zip(pieces, pieces[1:]):
+        assert before != after
+    for start, end, notes in pieces:
+        for position in range(start, min(end, length)):
+            assert notes == sorted({n for s, e, n in marks if s <= position < e})
+
+
+def test_a_paragraph_of_one_word_repeated_is_highlighted_mark_by_mark():
+    """Thousands of marks (one per repetition): each becomes its own highlighted word."""
+    words = 5000
+    text = "gas " * words
+    note = (0, "gas", "gas: gas +1.00")
+    marks = [(4 * i, 4 * i + 3, note) for i in range(words)]
+    pieces = _segments(len(text), marks)
+    assert len(pieces) == 2 * words
+    assert [n for _, _, n in pieces[:2]] == [[note], []]

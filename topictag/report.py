@@ -7,6 +7,7 @@ written. A topic's colour comes from its position in the model's topic list, nev
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from html import escape
 
@@ -52,13 +53,25 @@ Mark = tuple[int, int, tuple[int, str, str]]
 
 def _segments(length: int, marks: list[Mark]) -> list[tuple[int, int, list[tuple[int, str, str]]]]:
     """Cut [0, length) where any mark starts or ends: (start, end, notes of the marks covering
-    the piece, sorted); neighbouring pieces with the same notes are joined."""
-    cuts = sorted({0, length, *(s for s, _, _ in marks), *(e for _, e, _ in marks)})
+    the piece, sorted); neighbouring pieces with the same notes are joined.
+
+    One sweep over the cuts, keeping the notes of the marks open at each: a paragraph of one
+    word repeated thousands of times has thousands of marks and cuts."""
+    opening: dict[int, list] = defaultdict(list)
+    closing: dict[int, list] = defaultdict(list)
+    for start, end, note in marks:
+        if start < end:
+            opening[start].append(note)
+            closing[end].append(note)
+    cuts = sorted({0, length, *opening, *closing})
+    open_notes: Counter = Counter()
     out: list[tuple[int, int, list[tuple[int, str, str]]]] = []
     for start, end in zip(cuts, cuts[1:]):
         if start >= length:
             break
-        notes = sorted({n for s, e, n in marks if s <= start and end <= e})
+        open_notes.subtract(closing.get(start, ()))
+        open_notes.update(opening.get(start, ()))
+        notes = sorted(note for note, count in open_notes.items() if count > 0)
         if out and out[-1][2] == notes:
             out[-1] = (out[-1][0], end, notes)
         else:
