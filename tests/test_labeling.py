@@ -405,6 +405,35 @@ class Interrupting(Keys):
         return super().read()
 
 
+@pytest.mark.parametrize("answers", [("q",), ("s", "q"), ()], ids=["quit", "skip-quit", "eof"])
+def test_a_session_that_labels_nothing_leaves_no_copy_in_the_seeds(dirs, model_dir, answers):
+    labels, seeds, article = dirs
+    before = sorted(p.name for p in seeds.iterdir())
+    summary = label_article(
+        article, labels, seeds, model_dir, "document", keys=keys(*answers), out=lambda s: None
+    )
+    assert summary.counts["added"] == 0
+    assert sorted(p.name for p in seeds.iterdir()) == before
+    assert not (labels / "seeds.jsonl").exists() or not rows_of(labels / "seeds.jsonl")
+
+
+def test_a_copy_with_labels_or_there_before_stays(dirs, model_dir):
+    labels, seeds, article = dirs
+    label_article(article, labels, seeds, model_dir, "document", keys=keys("", "q"), out=print)
+    assert (seeds / "mine.txt").read_bytes() == article.read_bytes()  # one row: kept
+    (labels / "seeds.jsonl").unlink()
+    label_article(article, labels, seeds, model_dir, "document", keys=keys("q"), out=print)
+    assert (seeds / "mine.txt").exists()  # it was there before this session: not ours to remove
+
+
+def test_an_interrupted_session_with_no_row_removes_its_copy(dirs, model_dir):
+    labels, seeds, article = dirs
+    label_article(
+        article, labels, seeds, model_dir, "document", keys=Interrupting(), out=lambda s: None
+    )
+    assert not (seeds / "mine.txt").exists()
+
+
 def test_ctrl_c_quits_like_q_with_the_same_summary(dirs, model_dir):
     labels, seeds, article = dirs
     args = (article, labels, seeds, model_dir, "document")

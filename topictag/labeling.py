@@ -408,8 +408,8 @@ def add_topics(labels_dir: Path, specs: Iterable[str]) -> list[str]:
 
 
 def copy_article(article: Path, seeds_dir: Path) -> Path:
-    """Copy ``article`` into ``seeds_dir`` as ``NAME.txt``, byte for byte; refuse to replace a
-    different file of that name. Returns the copy."""
+    """Copy ``article`` into ``seeds_dir`` as ``NAME.txt`` (:func:`seed_path`), byte for
+    byte; refuse to replace a different file of that name. Returns the copy."""
     article = Path(article)
     if article.suffix.lower() != ".txt":
         raise InputError(f"{article}: label takes a plain-text .txt article; convert it first")
@@ -427,7 +427,7 @@ def copy_article(article: Path, seeds_dir: Path) -> Path:
         raise InputError(f"{article}: not UTF-8 (byte {exc.start}); convert it first") from None
     if not split_paragraphs(text):
         raise InputError(f"{article}: no text to label")
-    target = Path(seeds_dir) / f"{article.stem}.txt"
+    target = seed_path(article, seeds_dir)
     existing = _seed_bytes(target)
     if existing:  # an empty file (left by an interrupted copy) is replaced
         if existing != data:
@@ -441,6 +441,11 @@ def copy_article(article: Path, seeds_dir: Path) -> Path:
     except OSError as exc:
         raise WriteError(cannot_write(target, exc)) from None
     return target
+
+
+def seed_path(article: Path, seeds_dir: Path) -> Path:
+    """Where :func:`copy_article` puts ``article``: its labels' ids start with the stem."""
+    return Path(seeds_dir) / f"{Path(article).stem}.txt"
 
 
 def _seed_bytes(path: Path) -> bytes:
@@ -540,9 +545,39 @@ def label_article(
     out: Output = print,
 ) -> Summary:
     """Label the paragraphs of ``article`` that have no row yet, appending each answer to
-    ``labels_dir/seeds.jsonl``."""
+    ``labels_dir/seeds.jsonl``. The article is copied into ``seeds_dir`` first; a copy this
+    call made is removed again when the session ends with no row of the article (quit at
+    once, Ctrl-C, an error), so trying the command leaves the seeds as they were."""
     labels_path, seeds_path = defaults.labels_dir(labels_dir), defaults.seeds_dir(seeds_dir)
+    new_copy = not _seed_bytes(seed_path(Path(article), seeds_path))
     seed = copy_article(Path(article), seeds_path)
+    try:
+        return _label_session(seed, labels_path, model, order, new_topics, keys, out)
+    finally:
+        if new_copy and not _has_rows(labels_path, seed.stem):
+            seed.unlink(missing_ok=True)
+
+
+def _has_rows(labels_path: Path, article: str) -> bool:
+    """Whether any training row is a paragraph of the seed ``article`` (True when the labels
+    cannot be read: then the copy stays)."""
+    try:
+        rows = current_rows(labels_path)
+    except TopictagError:
+        return True
+    return any(row_id.startswith(f"{article}-p") for row_id in rows)
+
+
+def _label_session(
+    seed: Path,
+    labels_path: Path,
+    model: str | os.PathLike | None,
+    order: str,
+    new_topics: Sequence[str],
+    keys: Keys | None,
+    out: Output,
+) -> Summary:
+    """The terminal session of :func:`label_article` on the copied article ``seed``."""
     add_topics(labels_path, new_topics)
     topics = [t.name for t in load_topics(labels_path)]
     notes: list[str] = []
