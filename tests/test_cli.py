@@ -216,11 +216,26 @@ def test_version_option():
     assert result.stdout == f"topictag {topictag.__version__}\n"
 
 
-@pytest.mark.parametrize("command", ["tag", "train", "info", "evaluate"])
+@pytest.mark.parametrize("command", ["tag", "train", "info", "evaluate", "label", "report"])
 def test_every_command_has_help(command):
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert len(result.stdout) > 100
+
+
+@pytest.mark.parametrize("command", [[], ["tag"], ["report"], ["label"]])
+def test_help_flows_its_paragraphs_to_the_terminal_not_to_the_source_lines(command):
+    """A docstring wraps at the source's line length; on a wide terminal each paragraph of
+    the help is one line, so no sentence breaks off in the middle."""
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "240"})
+    assert result.exit_code == 0
+    lines = [line.strip(" │") for line in result.stdout.splitlines()]
+    broken = [
+        line
+        for line in lines
+        if line and line[-1].isalpha() and line[:1].islower() and not line.startswith("--")
+    ]
+    assert not broken, broken
 
 
 @pytest.mark.parametrize("command", ["info", "evaluate"])

@@ -75,6 +75,7 @@ app = _App(
     "diplomacy, sanctions, or your own).",
     add_completion=False,
     no_args_is_help=True,
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
