@@ -61,6 +61,18 @@ def test_a_torn_last_line_is_named_as_such_with_its_repair(tmp_path):
     assert load_labels(tmp_path, TOPICS, SEEDS).ids == ["r1", "r2"]
 
 
+@pytest.mark.parametrize("content", ["hello world", "x\0y\0z", "[1, 2"])
+def test_a_file_that_is_not_json_lines_is_not_offered_a_truncation(tmp_path, content):
+    """A text file given by mistake has no line break at its end either; the repair for a
+    torn row (cut the file back) would erase it."""
+    path = tmp_path / "article.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(LabelError) as caught:
+        load_labels(tmp_path, TOPICS, SEEDS)
+    assert str(caught.value).startswith(f"{path}:1: malformed JSON")
+    assert "truncate" not in str(caught.value)
+
+
 def test_a_line_nested_too_deeply_is_one_error(tmp_path):
     write_jsonl(tmp_path / "deep.jsonl", [row(1), "[" * 100_000 + "]" * 100_000])
     with pytest.raises(LabelError, match=r"deep\.jsonl:2: malformed JSON: nested too deeply"):

@@ -93,7 +93,7 @@ def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            if number == len(lines) and not raw.endswith(b"\n"):
+            if _torn_object(line, number == len(lines), raw):
                 raise LabelError(_torn(path, number, raw)) from None
             raise LabelError(f"{path}:{number}: malformed JSON: {exc.msg}") from None
         except RecursionError:
@@ -114,6 +114,13 @@ def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
     if not rows:
         raise LabelError(f"{path}: no rows (the file is empty)")
     return rows
+
+
+def _torn_object(line: str, last: bool, raw: bytes) -> bool:
+    """Whether a malformed line is a row cut short: the last line, with no line break after
+    it, that opens a JSON object. Any other text is not a label file, and its repair is not to
+    cut it."""
+    return last and not raw.endswith(b"\n") and line.lstrip().startswith("{")
 
 
 def _torn(path: Path, number: int, raw: bytes) -> str:
