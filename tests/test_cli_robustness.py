@@ -167,6 +167,16 @@ def test_a_file_name_with_a_line_break_keeps_its_error_on_one_line(runner, tmp_p
     assert "gone\\nerror: fake\\x1b[31m.txt: no such file" in result.stderr
 
 
+def test_a_file_name_with_a_line_break_is_one_header_line_of_the_table(runner, tmp_path):
+    name = tmp_path / "two\nlines\x1b[31m.txt"
+    name.write_text("Oil exports rose.", encoding="utf-8")
+    result = runner.invoke(app, ["tag", str(name)])
+    assert result.exit_code == 0
+    header, columns = result.stdout.splitlines()[:2]
+    assert header == f"{tmp_path}/two\\nlines\\x1b[31m.txt  (1 paragraph)"
+    assert columns.split() == ["topic", "score", "threshold", "tagged"]
+
+
 # Files that are not files, outputs that cannot be written ------------------------------------
 
 

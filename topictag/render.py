@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from topictag.errors import one_line
 from topictag.tagger import ArticleResult
 
 
@@ -15,7 +16,8 @@ def article_table(
 ) -> str:
     """The article's topics with scores; with ``paragraphs``, each paragraph's topics too,
     and under them the evidence of each topic when the result was explained."""
-    lines = [f"{result.source}  ({len(result.paragraphs)} paragraphs)"]
+    n = len(result.paragraphs)
+    lines = [f"{one_line(str(result.source))}  ({n} paragraph{'' if n == 1 else 's'})"]
     width = max((len(t) for t in result.scores), default=5)
     lines.append(f"  {'topic':<{width}}  score  threshold  tagged")
     for topic, score in result.scores.items():
