@@ -138,6 +138,25 @@ def test_encoding_option(runner, tmp_path):
     assert json.loads(result.stdout)["paragraphs"][0]["text"].startswith("Газпром")
 
 
+@pytest.mark.parametrize(
+    ("encoding", "message"),
+    [("bogus", "unknown encoding 'bogus'"), ("rot13", "'rot13' is not a text encoding")],
+)
+def test_a_bad_encoding_is_a_usage_error_before_any_input_is_read(
+    runner, tmp_path, encoding, message
+):
+    """Checked once, not per file: even an empty input (which decodes to nothing) fails."""
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "a.txt").write_text("Oil exports rose.", encoding="utf-8")
+    for paths in (["empty.txt"], ["a.txt", "empty.txt"]):
+        result = runner.invoke(
+            app, ["tag", *(str(tmp_path / p) for p in paths), "--encoding", encoding]
+        )
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        assert result.stderr == f"error: --encoding: {message}\n"
+
+
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
 @pytest.mark.parametrize(
     ("args", "message"),

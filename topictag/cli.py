@@ -300,10 +300,15 @@ def tag(
         },
     )
     fmt = fmt or Format.table
-    from topictag.inputs import read_inputs
+    from topictag.inputs import check_encoding, read_inputs
     from topictag.render import article_table
     from topictag.tagger import load_model
 
+    if encoding is not None:
+        try:
+            check_encoding(encoding)
+        except TopictagError as exc:
+            raise _fail(f"--encoding: {exc}", 2) from None
     if not paths and sys.stdin.isatty():
         raise _fail("no input: give article files, a directory, or - to read stdin", 2)
     tagger = load_model(model, threshold)

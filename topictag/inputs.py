@@ -31,6 +31,19 @@ class Article:
     warnings: list[str]
 
 
+def check_encoding(encoding: str) -> None:
+    """Raise :class:`InputError` unless ``encoding`` names a codec that turns bytes into text
+    (not, say, ``rot13`` or ``base64``): checked once, before any input is read."""
+    import codecs
+
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise InputError(f"{encoding!r} is not a text encoding")
+
+
 def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, list[str]]:
     """Bytes to text: UTF-8 (with or without BOM) or UTF-16 with BOM; anything else is refused
     with an error that suggests ``--encoding``, unless ``encoding`` names the codec to use.
