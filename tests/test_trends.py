@@ -605,6 +605,28 @@ def test_json_and_png_outputs(corpora, tmp_path):
     assert "1,500 articles" in result.stderr
 
 
+def test_a_png_directory_that_cannot_be_made_fails_before_the_corpus_is_read(
+    corpora, tmp_path, monkeypatch
+):
+    from topictag import trends
+
+    def never(*args, **kwargs):
+        raise AssertionError("the corpus was read")
+
+    monkeypatch.setattr(trends, "corpus_trends", never)
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    for target, problem in [
+        (afile, "exists and is not a directory"),
+        (afile / "charts", f"{afile} is not a directory"),
+    ]:
+        out = tmp_path / "report.json"
+        result = run(str(corpora["jsonl"]), "-f", "json", "-o", str(out), "--png", str(target))
+        assert result.exit_code == 1
+        assert result.stderr == f"error: --png {target}: {problem}\n"
+        assert not out.exists()
+
+
 def test_no_text_column_still_gives_counts(tmp_path, generated, tagger):
     rows, _ = generated
     path = write_jsonl(

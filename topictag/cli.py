@@ -128,6 +128,21 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _unmakeable_directory(path: Path) -> str | None:
+    """Why ``path`` cannot be (or be made) a directory to write in, or None: checked before a
+    long run, which would otherwise end without its output."""
+    if path.exists():
+        return None if path.is_dir() else "exists and is not a directory"
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create it in {parent} (permission denied)"
+    return None
+
+
 def friendly(command):
     """Turn library errors into one line on stderr and exit code 1; Ctrl-C into exit 130."""
 
@@ -686,6 +701,8 @@ def report(
         raise _fail(f"--output {output} is the input file; write to another file", 2)
     if to_file and not output.parent.is_dir():  # before reading the whole corpus
         raise _fail(f"{output}: no such directory: {output.parent}")
+    if png is not None and (problem := _unmakeable_directory(png)):
+        raise _fail(f"--png {png}: {problem}")
     figures = corpus_trends(
         tagged,
         date_field=date_field,
