@@ -108,6 +108,47 @@ def test_failed_write_leaves_the_previous_model_intact(monkeypatch, model_copy):
     PortableModel.load(model_copy)
 
 
+def test_two_models_swapped_in_at_once_both_land_whole_one_after_the_other(monkeypatch, tmp_path):
+    """Two trainings that finish together: the second swap starts while the first has moved
+    the old model aside. Without a lock the first then finds the second's model in its place,
+    fails with a wrong message and leaves the old directory behind."""
+    import threading
+
+    target = tmp_path / "model"
+    for name in ("model", "a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "who").write_text(name)
+    real_replace = os.replace
+    moved_aside, second_done = threading.Event(), threading.Event()
+    errors = []
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        if threading.current_thread().name == "first" and not moved_aside.is_set():
+            moved_aside.set()
+            second_done.wait(timeout=1.0)  # the second swap waits for this one instead
+
+    def swap(source):
+        try:
+            artifact._swap_in(source, target)
+        except Exception as exc:
+            errors.append(exc)
+
+    monkeypatch.setattr(artifact.os, "replace", replace)
+    first = threading.Thread(target=swap, args=(tmp_path / "a",), name="first")
+    first.start()
+    assert moved_aside.wait(timeout=10)
+    second = threading.Thread(target=swap, args=(tmp_path / "b",), name="second")
+    second.start()
+    second.join(timeout=1.5)
+    second_done.set()
+    first.join(timeout=10)
+    second.join(timeout=10)
+    assert errors == []
+    assert (target / "who").read_text() == "b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
 def rewrite(model_dir, target=None):
     """Write the model of ``model_dir`` again, to ``target`` (default: in place)."""
     metrics = read_metrics(model_dir)

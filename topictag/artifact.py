@@ -228,13 +228,17 @@ def _write_target(model_dir: Path) -> Path:
 
 
 def _swap_in(tmp: Path, target: Path) -> None:
-    """Replace ``target`` by ``tmp``; the old directory is kept until the new one is in place."""
+    """Replace ``target`` by ``tmp``; the old directory is kept until the new one is in place.
+    Swaps of the same target in other processes wait for this one (:func:`replacing`)."""
     import shutil
 
+    from topictag.files import replacing
     from topictag.processes import signals_deferred
 
     old = None
-    with signals_deferred():  # never a moment without a model, not even on Ctrl-C
+    # One swap at a time (two trainings finishing together), and never a moment without a
+    # model, not even on Ctrl-C.
+    with replacing(target), signals_deferred():
         if target.exists():
             old = temp_name(target, "old")
             os.replace(target, old)

@@ -140,6 +140,35 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def replacing(path: Path):
+    """Hold an exclusive lock named after ``path`` while the body replaces it, so that two
+    processes swapping in a new ``path`` at once do it one after the other: the last one
+    wins and neither fails halfway. The lock is a file in the temporary directory keyed by the
+    path's real location, so nothing is added beside ``path``; it waits, as a swap is short.
+    Where advisory locks are missing (not POSIX) or the lock file cannot be made, no lock."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    import hashlib
+    import tempfile
+
+    key = hashlib.sha1(os.fsencode(os.path.realpath(path))).hexdigest()[:16]
+    name = os.path.join(tempfile.gettempdir(), f"topictag-replace-{os.getuid()}-{key}.lock")
+    try:
+        fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def remove_stale(path: Path, now: float | None = None) -> list[Path]:
     """Remove the temporary files and directories named after ``path`` (see :func:`temp_name`)
     that a run killed before it could clean up left beside it: their process is gone and they
