@@ -180,6 +180,32 @@ def test_a_link_to_a_file_or_a_file_as_the_model_directory_is_refused(model_copy
     assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "link").is_symlink()
 
 
+def test_a_directory_that_holds_anything_but_a_model_is_never_written_over(model_copy, tmp_path):
+    """The swap deletes what the directory held: labels, seeds or a project given as --model
+    by mistake are refused, untouched. A model directory, an empty or a new one are fine."""
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "seeds.jsonl").write_text("{}\n")
+    (labels / "topics.toml").write_text("")
+    with pytest.raises(ModelError) as caught:
+        rewrite(model_copy, labels)
+    assert str(caught.value) == (
+        f"{labels}: holds files that are not a model's (seeds.jsonl, topics.toml), which "
+        "writing a model there would delete; give a new or empty directory with --model"
+    )
+    assert sorted(p.name for p in labels.iterdir()) == ["seeds.jsonl", "topics.toml"]
+    (model_copy / ".git").mkdir()
+    with pytest.raises(ModelError, match=r"\(\.git\)"):
+        rewrite(model_copy)
+    (model_copy / ".git").rmdir()
+    for target in (model_copy, tmp_path / "empty", tmp_path / "new"):
+        if target.name == "empty":
+            target.mkdir()
+        assert artifact.write_target(target) == target
+        rewrite(model_copy, target)
+        PortableModel.load(target)
+
+
 def test_full_disk_when_creating_the_model_directory_is_one_error(monkeypatch, model_copy):
     def read_only(self, *args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")

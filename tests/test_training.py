@@ -406,3 +406,27 @@ def test_a_seeds_directory_that_is_not_there_stops_training(tmp_path, labels_dir
     assert result.exit_code == 1
     assert result.stderr == f"error: {tmp_path / 'seedz'}: no such directory of seed articles\n"
     assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("where", ["labels", "seeds"])
+def test_training_into_the_labels_or_seeds_stops_before_it_trains(
+    tmp_path, labels_dir, monkeypatch, where
+):
+    """`--model labels` by mistake: the swap would delete the labels. Refused at once, before
+    the hours of fitting, with the directory as it was."""
+    labels, seeds = tmp_path / "labels", tmp_path / "seeds"
+    shutil.copytree(labels_dir, labels)
+    shutil.copytree(SEEDS, seeds)
+    before = sorted(p.name for p in (tmp_path / where).iterdir())
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(training, "load_labels", no_fit)
+    result = CliRunner().invoke(
+        app,
+        ["train", "--labels", str(labels), "--seeds", str(seeds), "--model", str(tmp_path / where)],
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {tmp_path / where}: holds files that are not a model")
+    assert sorted(p.name for p in (tmp_path / where).iterdir()) == before

@@ -33,6 +33,9 @@ PORTABLE_JSON = "portable.json"
 PORTABLE_NPZ = "portable.npz"
 METRICS = "metrics.json"
 CARD = "MODEL_CARD.md"
+#: Everything a model directory holds: a training replaces a directory only if it holds
+#: nothing else.
+MODEL_FILES = frozenset({PIPELINE, PORTABLE_JSON, PORTABLE_NPZ, METRICS, CARD})
 FORMAT = 1
 RETRAIN = "retrain with `python train.py`"
 
@@ -170,7 +173,7 @@ def write_model(
     from topictag.card import model_card
     from topictag.pipeline import forget_memos
 
-    model_dir = _write_target(Path(model_dir))
+    model_dir = write_target(model_dir)
     remove_stale(model_dir)
     tmp = temp_name(model_dir)
     try:
@@ -211,9 +214,13 @@ def write_model(
     return metrics
 
 
-def _write_target(model_dir: Path) -> Path:
-    """Where to write ``model_dir``: through a symbolic link to its target; refused when it
-    is (or points to) something other than a directory."""
+def write_target(model_dir: str | os.PathLike) -> Path:
+    """Where a new model for ``model_dir`` goes: through a symbolic link to its target.
+    Refused (:class:`ModelError`) when that is something other than a model directory: a
+    file, or a directory holding anything but a model's files (the labels, the seeds, a
+    project), which the swap would delete. Checked before training and again when writing."""
+    model_dir = Path(model_dir)
+    target = model_dir
     if model_dir.is_symlink():
         target = Path(os.path.realpath(model_dir))
         if target.exists() and not target.is_dir():
@@ -221,10 +228,21 @@ def _write_target(model_dir: Path) -> Path:
                 f"{model_dir}: a symbolic link to {target}, which is not a directory; "
                 "point it at a model directory or give another --model"
             )
-        return target
-    if model_dir.exists() and not model_dir.is_dir():
+    elif model_dir.exists() and not model_dir.is_dir():
         raise ModelError(f"{model_dir}: exists and is not a directory; give another --model")
-    return model_dir
+    try:
+        foreign = sorted(set(os.listdir(target)) - MODEL_FILES) if target.is_dir() else []
+    except OSError:  # unreadable: the write says so
+        foreign = []
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (
+            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        )
+        raise ModelError(
+            f"{model_dir}: holds files that are not a model's ({shown}), which writing a model "
+            "there would delete; give a new or empty directory with --model"
+        )
+    return target
 
 
 def _swap_in(tmp: Path, target: Path) -> None:
