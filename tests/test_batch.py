@@ -640,3 +640,42 @@ def test_a_threshold_out_of_range_is_refused_before_any_work(tmp_path, use_model
     corpus = write_jsonl(tmp_path / "c.jsonl", [])
     with pytest.raises(InputError, match="threshold"):
         batch.tag_corpus(corpus, tmp_path / "o.jsonl", num_proc=2, threshold=1.5)
+
+
+def test_a_row_with_a_lone_surrogate_is_a_bad_row_not_a_crash(tmp_path, model_dir):
+    """Valid JSON, but no text: UTF-8 and Parquet cannot hold it, so its row is named and
+    skipped like any bad row; a surrogate pair (an escaped emoji) is an ordinary character."""
+    source = tmp_path / "c.jsonl"
+    source.write_text(
+        '{"id": 1, "text": "gas pipeline"}\n'
+        '{"id": 2, "text": "half an emoji \\ud83d here"}\n'
+        '{"id": 3, "text": "oil", "note": "a lone \\uDC80 elsewhere"}\n'
+        '{"id": 4, "text": "a whole emoji \\ud83d\\ude00"}\n'
+    )
+    with pytest.raises(InputError, match=r"line 2: holds a lone surrogate \\ud83d"):
+        tag_corpus(source, tmp_path / "out.jsonl", model=model_dir)
+    for out in ("out.jsonl", "out.parquet"):
+        summary = tag_corpus(source, tmp_path / out, on_error="skip", model=model_dir)
+        assert (summary["tagged"], summary["skipped"]) == (2, 2)
+        assert [r["id"] for r in read_output(tmp_path / out)] == [1, 4]
+    assert read_output(tmp_path / "out.jsonl")[1]["text"] == "a whole emoji \U0001f600"
+
+
+def test_an_output_that_is_a_symbolic_link_is_written_where_it_points(tmp_path, model_dir):
+    (tmp_path / "results").mkdir()
+    target = tmp_path / "results" / "tagged.jsonl"
+    target.write_text("previous\n")
+    (tmp_path / "latest.jsonl").symlink_to(target)
+    source = write_jsonl(tmp_path / "c.jsonl", [{"text": "gas pipeline"}])
+    tag_corpus(source, tmp_path / "latest.jsonl", model=model_dir)
+    assert (tmp_path / "latest.jsonl").is_symlink()
+    assert [r["text"] for r in read_output(target)] == ["gas pipeline"]
+
+
+def test_an_output_name_near_the_file_system_limit_is_written(tmp_path, model_dir):
+    """The temporary name beside it is longer than the name; it must still fit in 255 bytes."""
+    source = write_jsonl(tmp_path / "c.jsonl", [{"text": "gas pipeline"}])
+    output = tmp_path / ("o" * 244 + ".jsonl")
+    tag_corpus(source, output, model=model_dir)
+    assert [r["text"] for r in read_output(output)] == ["gas pipeline"]
+    assert leftovers(tmp_path) == []

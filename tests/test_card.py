@@ -96,3 +96,17 @@ def test_every_ablation_training_records_has_a_row_title():
     from topictag.training import ablation_grids
 
     assert set(ablation_grids(defaults.DEFAULT_GRID, has_lexicon=True)) == set(ABLATION_TITLES)
+
+
+def test_a_topic_absent_from_the_rows_and_the_answers_has_an_undefined_f1():
+    """As macro F1 leaves it out, the row says so rather than showing an F1 of 0.00."""
+    import numpy as np
+
+    from topictag.metrics import report
+
+    result = report(np.array([[1, 0], [0, 0]]), np.array([[1, 0], [0, 0]]), TOPICS)
+    rows = metrics_table(result).splitlines()
+    assert rows[2] == "| gas | 1.00 | 1.00 | 1.00 | 1 |"
+    assert rows[3] == "| oil | - | - | undefined | 0 |"
+    wrong = report(np.array([[1, 0], [0, 0]]), np.array([[1, 1], [0, 0]]), TOPICS)
+    assert metrics_table(wrong).splitlines()[3] == "| oil | 0.00 | 0.00 | 0.00 | 0 |"

@@ -114,7 +114,7 @@ def test_evaluate_json(runner, tmp_path, seed_rows):
     report = json.loads(result.stdout)
     assert report["n"] == len(seed_rows)
     assert {"macro_f1", "micro_f1", "per_topic", "baselines"} <= set(report)
-    assert set(report["per_topic"]["gas"]) == {"precision", "recall", "f1", "support"}
+    assert set(report["per_topic"]["gas"]) == {"precision", "recall", "f1", "support", "predicted"}
 
 
 def test_evaluate_rows_without_any_topic_says_undefined(runner, tmp_path):

@@ -140,7 +140,11 @@ def test_encoding_option(runner, tmp_path):
 
 @pytest.mark.parametrize(
     ("encoding", "message"),
-    [("bogus", "unknown encoding 'bogus'"), ("rot13", "'rot13' is not a text encoding")],
+    [
+        ("bogus", "unknown encoding 'bogus'"),
+        ("rot13", "'rot13' is not a text encoding"),
+        ("undefined", "'undefined' decodes nothing; give the encoding the text is in"),
+    ],
 )
 def test_a_bad_encoding_is_a_usage_error_before_any_input_is_read(
     runner, tmp_path, encoding, message
@@ -303,3 +307,78 @@ def test_info_shows_the_thresholds_the_tagger_uses(tmp_path, model_dir, edit, wa
     assert len(result.stderr.splitlines()) == 1
     table = CliRunner().invoke(app, ["info", "--model", str(model)])
     assert table.exit_code == 0 and f"gas ({used['gas']:.2f})" in table.stdout
+
+
+def test_a_lone_surrogate_in_a_text_is_shown_escaped_not_a_crash(use_model, tmp_path):
+    """Valid JSON (``\\ud800``) and Python's unicode_escape give texts that UTF-8 cannot
+    hold; stdout shows such a character as its escape, which JSON reads back as the same."""
+    labels = tmp_path / "l.jsonl"
+    labels.write_text('{"text": "gas \\ud800 pipeline", "labels": []}\n')
+    done = topictag("evaluate", str(labels), "--errors")
+    assert done.returncode == 0, done.stderr
+    assert "gas \\ud800 pipeline" in done.stdout.decode()
+    article = tmp_path / "a.txt"
+    article.write_text("Gas pipeline \\ud800 talks.")
+    done = topictag("tag", str(article), "-f", "json", "--encoding", "unicode_escape")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["paragraphs"][0]["text"] == "Gas pipeline \ud800 talks."
+
+
+@pytest.mark.parametrize("args", [["tag", "-"], ["tag"]])
+def test_a_closed_stdin_is_one_error_line(use_model, args):
+    done = topictag(*args, stdin=None, preexec_fn=lambda: os.close(0))
+    assert done.returncode in (1, 2)
+    assert done.stderr.decode().startswith("error: ") and len(done.stderr.splitlines()) == 1
+
+
+def test_an_article_of_too_many_paragraphs_is_refused_and_the_others_tagged(runner, tmp_path):
+    from topictag.defaults import MAX_ARTICLE_PARAGRAPHS
+
+    (tmp_path / "list.txt").write_text("gas\n" * (MAX_ARTICLE_PARAGRAPHS + 1))
+    (tmp_path / "good.txt").write_text(GOOD)
+    result = runner.invoke(app, ["tag", str(tmp_path), "-f", "jsonl"])
+    assert result.exit_code == 1
+    assert [json.loads(line)["source"] for line in result.stdout.splitlines()] == [
+        str(tmp_path / "good.txt")
+    ]
+    assert result.stderr == (
+        f"error: {tmp_path / 'list.txt'}: {MAX_ARTICLE_PARAGRAPHS + 1:,} paragraphs, over the "
+        f"{MAX_ARTICLE_PARAGRAPHS:,} of one article; tag a corpus with --input (one article "
+        "per row)\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["tag", "evaluate"])
+def test_a_nan_threshold_is_a_usage_error(runner, tmp_path, command):
+    (tmp_path / "l.jsonl").write_text('{"text": "gas", "labels": ["gas"]}\n')
+    result = runner.invoke(app, [command, str(tmp_path / "l.jsonl"), "--threshold", "nan"])
+    assert result.exit_code == 2
+    assert "nan is not a number" in result.stderr
+
+
+def test_output_without_input_says_what_is_missing(runner, tmp_path):
+    result = runner.invoke(app, ["tag", "--output", str(tmp_path / "o.jsonl")], input=GOOD)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: --output writes a tagged corpus: give the corpus with --input CORPUS\n"
+    )
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [{"data": {}}, {"data": 5}, {"evaluation": "x"}, {"data": {"rows": 1}}],
+    ids=["data-empty", "data-number", "evaluation-text", "data-partial"],
+)
+def test_info_on_a_hand_edited_metrics_file_shows_the_model_and_one_warning(
+    tmp_path, model_dir, edit
+):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    metrics = json.loads((model / "metrics.json").read_text())
+    (model / "metrics.json").write_text(json.dumps({**metrics, **edit}))
+    result = CliRunner().invoke(app, ["info", "--model", str(model)])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == f"model: {model}"
+    assert result.stderr.startswith(f"warning: {model / 'metrics.json'}: not as training wrote it")
+    assert len(result.stderr.splitlines()) == 1

@@ -110,3 +110,27 @@ def test_a_discarded_working_directory_is_gone_and_nothing_can_appear_in_it(tmp_
         (parts / "part-00002.tmp").write_bytes(b"a task that starts late")
     assert list(tmp_path.iterdir()) == []
     files.discard_dir(parts, target)  # already gone: nothing to do
+
+
+@pytest.mark.parametrize("name", ["o" * 250, "é" * 125, "a" * 200])
+def test_a_temporary_name_fits_the_file_system_whatever_the_name(tmp_path, name):
+    """A file name has at most 255 bytes; the temporary name of a long one is shortened, and
+    the leftovers of a dead run writing it are still found."""
+    target = tmp_path / name
+    tmp = temp_name(target)
+    assert len(os.fsencode(tmp.name)) <= 255
+    tmp.write_bytes(b"x")
+    stale = tmp.with_name(tmp.name.replace(f".{os.getpid()}-", f".{dead_pid()}-"))
+    tmp.rename(stale)
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    assert remove_stale(target) == [stale]
+
+
+def test_write_atomic_through_a_symbolic_link_replaces_the_file_it_points_to(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "page.html").write_bytes(b"old")
+    (tmp_path / "page.html").symlink_to(tmp_path / "real" / "page.html")
+    write_atomic(tmp_path / "page.html", b"new")
+    assert (tmp_path / "page.html").is_symlink()
+    assert (tmp_path / "real" / "page.html").read_bytes() == b"new"

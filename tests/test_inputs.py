@@ -214,3 +214,40 @@ def test_one_line_leaves_no_line_break_and_printable_text_as_it_is(text):
     assert len(shown.splitlines()) <= 1
     if text.isprintable():
         assert shown == text
+
+
+@pytest.mark.parametrize("codec", ["utf-32", "utf-32-be"])
+def test_utf32_with_a_byte_order_mark_is_read_not_taken_for_utf16(codec):
+    """UTF-32's little-endian mark begins as UTF-16's does (FF FE): read as UTF-16, every
+    other character would be a NUL, and the text would be tagged as nothing."""
+    mark = b"\x00\x00\xfe\xff" if codec == "utf-32-be" else b""
+    assert decode(mark + TEXT.encode(codec), "x")[0] == TEXT
+
+
+def test_a_codec_that_decodes_nothing_is_refused_before_reading():
+    with pytest.raises(InputError, match="'undefined' decodes nothing"):
+        inputs.check_encoding("undefined")
+
+
+def test_closed_stdin_is_an_input_error(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", None)
+    with pytest.raises(InputError, match="<stdin>: closed"):
+        read_stdin()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_in_a_directory_is_an_input_that_is_refused_not_skipped(tmp_path):
+    (tmp_path / "a.txt").write_text("Gas.")
+    os.mkfifo(tmp_path / "pipe.txt")
+    found = list(read_inputs([str(tmp_path)]))
+    assert [a.source for a in found if not isinstance(a, InputError)] == [str(tmp_path / "a.txt")]
+    assert [str(e) for e in found if isinstance(e, InputError)] == [
+        f"{tmp_path / 'pipe.txt'}: a FIFO (named pipe), not a regular file"
+    ]
+
+
+def test_a_file_keeps_its_name_as_given(tmp_path, monkeypatch):
+    """``./-`` is a file named "-", not stdin: its source must not read as stdin's."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-").write_text("Gas.")
+    assert read_file("./-").source == "./-"

@@ -19,7 +19,13 @@ def test_report_per_topic_and_averages():
     y_true = np.array([[1, 0], [1, 1], [0, 1], [0, 0]])
     y_pred = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
     r = report(y_true, y_pred, TOPICS)
-    assert r["per_topic"]["a"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    assert r["per_topic"]["a"] == {
+        "precision": 0.5,
+        "recall": 0.5,
+        "f1": 0.5,
+        "support": 2,
+        "predicted": 2,
+    }
     assert r["per_topic"]["b"]["f1"] == 1.0
     assert r["macro_f1"] == 0.75
     assert r["micro_f1"] == pytest.approx(0.75, abs=1e-4)

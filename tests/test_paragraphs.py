@@ -78,3 +78,11 @@ def test_line_endings_never_change_the_paragraphs(text, ending):
     assert [p.text for p in converted] == [p.text for p in plain]
     for p in converted:
         assert normalize_newlines(other[p.start : p.end]) == p.text
+
+
+@given(st.text(alphabet=st.sampled_from(["a", "b", " ", "\t", "\n", "\r"]), max_size=80))
+def test_count_paragraphs_counts_what_split_paragraphs_gives(text):
+    """The cheap count (no paragraph built) agrees with the split, long paragraphs uncut."""
+    from topictag.paragraphs import count_paragraphs
+
+    assert count_paragraphs(text) == len(split_paragraphs(text, max_chars=10**9))

@@ -181,3 +181,45 @@ def test_furniture_is_tagged_alike_in_batches_and_one_by_one(model_dir):
     assert tagger.tag_batch(texts) == [
         {"topics": r.topics, "scores": r.scores} for r in map(tagger.tag, texts)
     ]
+
+
+@pytest.mark.parametrize("bad", ["0.5", True, [0.5]])
+def test_a_threshold_that_is_not_a_number_is_a_type_error(model_dir, bad):
+    with pytest.raises(TypeError, match="threshold must be a number from 0 to 1"):
+        Tagger.load(model_dir, threshold=bad)
+
+
+def test_a_threshold_may_be_any_real_number_type(model_dir):
+    assert Tagger.load(model_dir, threshold=np.float32(0.5)).thresholds[0] == 0.5
+    assert Tagger.load(model_dir, threshold=1).thresholds[0] == 1.0
+
+
+@pytest.mark.parametrize("text", ["gas\n\n" * 6, "gas\n" * 6, "gas\n\n" * 3 + "x " * 50_000])
+def test_an_article_of_too_many_paragraphs_is_refused_before_they_are_scored(model_dir, text):
+    tagger = Tagger.load(model_dir)
+    count = len(tagger.tag(text).paragraphs)
+    assert len(tagger.tag(text, max_paragraphs=count).paragraphs) == count
+    with pytest.raises(InputError, match=f"{count:,} paragraphs, over the {count - 1:,} of one"):
+        tagger.tag(text, max_paragraphs=count - 1)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda a: a.update(thresholds=a["thresholds"][:2]), "thresholds do not match"),
+        (lambda a: a.update(intercept=a["intercept"][:2]), "intercept do not match"),
+        (lambda a: a.update(thresholds=a["thresholds"] * np.nan), "not a number from 0 to 1"),
+    ],
+    ids=["thresholds", "intercept", "nan"],
+)
+def test_arrays_that_do_not_fit_the_topics_are_a_model_error(model_dir, edit, message):
+    """Checked when the model loads, not found by the first text scored."""
+    from topictag.artifact import PORTABLE_JSON, PORTABLE_NPZ, read_npz
+    from topictag.errors import ModelError
+    from topictag.scorer import PortableModel
+
+    settings = json.loads((model_dir / PORTABLE_JSON).read_text(encoding="utf-8"))
+    arrays = {k: v.numpy() for k, v in read_npz((model_dir / PORTABLE_NPZ).read_bytes()).items()}
+    edit(arrays)
+    with pytest.raises(ModelError, match=message):
+        PortableModel(settings, arrays)

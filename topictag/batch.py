@@ -38,6 +38,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 from collections import deque
@@ -47,7 +48,7 @@ from pathlib import Path
 
 from topictag import defaults
 from topictag.errors import InputError, ModelError, TopictagError, WriteError, one_line
-from topictag.files import cannot_write, fsync_dir, remove_stale, temp_name
+from topictag.files import cannot_write, fsync_dir, remove_stale, temp_name, through_link
 from topictag.tagger import Tagger, load_model
 
 #: Rows per chunk: the unit of tagging, of work sent to a worker and of a Parquet row group.
@@ -213,6 +214,20 @@ def _text_problem(value, field: str) -> str | None:
     return f"{field!r} is {type(value).__name__}, not a string"
 
 
+#: A JSON escape of a UTF-16 surrogate: a lone one is valid JSON but not text, and could be
+#: written to no output (UTF-8 and Parquet both refuse it), so its row is a bad row.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(row: dict) -> str | None:
+    """The first lone surrogate in any value of ``row``, escaped (``\\ud83d``), or None."""
+    try:
+        json.dumps(row, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.object[exc.start].encode("unicode_escape").decode("ascii")
+    return None
+
+
 def _check_free(columns: Iterable[str], where: str) -> None:
     taken = [name for name in ADDED if name in columns]
     if taken:
@@ -269,6 +284,9 @@ def _read_jsonl(
                 continue
             if not isinstance(row, dict):
                 bad(where, f"not a JSON object but {type(row).__name__}")
+                continue
+            if _SURROGATE_ESCAPE.search(line) and (half := _lone_surrogate(row)):
+                bad(where, f"holds a lone surrogate {half} (half of a UTF-16 pair), not text")
                 continue
             if not checked:
                 if field not in row:
@@ -630,6 +648,7 @@ def _output(target: Path | None, fmt: str, topics: list[str], source: str, schem
         with _writing("<stdout>"):
             sys.stdout.flush()
         return
+    target = through_link(target)
     remove_stale(target)
     tmp = temp_name(target)
     try:

@@ -35,6 +35,9 @@ def metrics_table(result: dict) -> str:
     """A Markdown table of per-topic precision, recall, F1, support, and macro/micro F1."""
     lines = ["| topic | precision | recall | F1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
     for topic, m in result["per_topic"].items():
+        if m["support"] == 0 and m.get("predicted") == 0:  # left out of macro F1 too
+            lines.append(f"| {topic} | - | - | undefined | 0 |")
+            continue
         lines.append(
             f"| {topic} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} "
             f"| {m['support']} |"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import json
@@ -14,7 +15,7 @@ from typing import Annotated
 import typer
 
 from topictag import defaults
-from topictag.errors import TopictagError, one_line
+from topictag.errors import InputError, TopictagError, one_line
 
 
 class _Terminated(KeyboardInterrupt):
@@ -50,6 +51,9 @@ class _App(typer.Typer):
         import signal
         import threading
 
+        for stream in (sys.stdout, sys.stderr):  # a lone surrogate is shown as \\ud800
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                stream.reconfigure(errors="backslashreplace")
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _on_sigterm) if main else None
         code: int | str | None = 0
@@ -121,6 +125,13 @@ ModelOption = Annotated[
         help="Model directory (default: $TOPICTAG_MODEL, else ./model, else the shipped model).",
     ),
 ]
+
+
+def _not_nan(value: float | None) -> float | None:
+    """An option's range check (``min``, ``max``) for NaN, which every comparison lets in."""
+    if value is not None and value != value:
+        raise typer.BadParameter(f"{value} is not a number.")
+    return value
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -206,7 +217,10 @@ def tag(
     threshold: Annotated[
         float | None,
         typer.Option(
-            min=0.0, max=1.0, help="One threshold for every topic instead of the stored ones."
+            min=0.0,
+            max=1.0,
+            callback=_not_nan,
+            help="One threshold for every topic instead of the stored ones.",
         ),
     ] = None,
     explain: Annotated[
@@ -276,8 +290,6 @@ def tag(
     topics, scores and paragraphs (and each paragraph's evidence with --explain). HTML: one
     page, a section per article.
     """
-    if threshold is not None and not 0.0 <= threshold <= 1.0:  # typer's range lets NaN in
-        raise _fail("--threshold must be a number from 0 to 1", 2)
     if corpus is not None or output is not None:
         _refuse(
             "to article paths, not to --input",
@@ -324,7 +336,7 @@ def tag(
             check_encoding(encoding)
         except TopictagError as exc:
             raise _fail(f"--encoding: {exc}", 2) from None
-    if not paths and sys.stdin.isatty():
+    if not paths and (sys.stdin is None or sys.stdin.isatty()):
         raise _fail("no input: give article files, a directory, or - to read stdin", 2)
     tagger = load_model(model, threshold)
     thresholds = dict(zip(tagger.topics, tagger.thresholds))
@@ -336,7 +348,18 @@ def tag(
             continue
         for warning in item.warnings:
             typer.echo(f"warning: {one_line(warning)}", err=True)
-        result = tagger.tag(item.text, source=item.source, explain=explain or fmt is Format.html)
+        try:
+            result = tagger.tag(
+                item.text,
+                source=item.source,
+                explain=explain or fmt is Format.html,
+                max_paragraphs=defaults.MAX_ARTICLE_PARAGRAPHS,
+            )
+        except InputError as exc:
+            where = "<stdin>" if item.source == "-" else item.source
+            typer.echo(f"error: {one_line(f'{where}: {exc}')}", err=True)
+            failed += 1
+            continue
         if not result.paragraphs:
             typer.echo(f"warning: {one_line(item.source)}: no text to tag", err=True)
         for warning in result.warnings:
@@ -380,7 +403,9 @@ def _tag_corpus(
     if a row was skipped. With ``--scheduler``, on a Dask cluster (``topictag.distributed``)."""
     from topictag.batch import fixed_mmap_threshold, output_is_input, tag_corpus
 
-    if corpus is None or paths:
+    if corpus is None:
+        raise _fail("--output writes a tagged corpus: give the corpus with --input CORPUS", 2)
+    if paths:
         raise _fail("give article paths, or --input CORPUS (with --output), not both", 2)
     if output is not None and str(output) != "-" and output_is_input(corpus, output):
         raise _fail(f"--output {output} is the input file; write to another file", 2)
@@ -479,8 +504,7 @@ def info(
     for/against).
     """
     from topictag import defaults
-    from topictag.artifact import read_metrics, thresholds_note
-    from topictag.card import stale_note, summary_table, uncertainty_lines
+    from topictag.artifact import METRICS, read_metrics, thresholds_note
     from topictag.explain import top_terms_table
     from topictag.tagger import load_model
 
@@ -498,21 +522,36 @@ def info(
     if fmt is not Format.table:
         typer.echo(_json({**metrics, "top_terms": terms} if terms else metrics, _indent(fmt)))
         return
-    data = metrics["data"]
-    typer.echo(f"model: {path}")
-    typer.echo("topics: " + ", ".join(f"{t} ({v:.2f})" for t, v in metrics["thresholds"].items()))
-    typer.echo(
-        f"trained on {data['rows']} paragraphs: {data['real_rows']} real from "
-        f"{data['real_articles']} articles, {data['authored_rows']} authored"
-    )
-    typer.echo(f"parameters: {metrics['params']}")
-    typer.echo(summary_table(metrics.get("evaluation", {})))
-    for line in uncertainty_lines(metrics.get("evaluation", {})):
-        typer.echo(line)
-    if stale_note(metrics):
-        typer.echo(stale_note(metrics))
+    head = [
+        f"model: {path}",
+        "topics: " + ", ".join(f"{t} ({v:.2f})" for t, v in metrics["thresholds"].items()),
+    ]
+    try:
+        lines = _metrics_lines(metrics)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        problem = f"{path / METRICS}: not as training wrote it ({exc!r}); showing the model only"
+        typer.echo(f"warning: {one_line(problem)}", err=True)
+        lines = []
+    typer.echo("\n".join(head + lines))
     if terms:
         typer.echo(f"\nstrongest features per topic (coefficients):\n{top_terms_table(terms)}")
+
+
+def _metrics_lines(metrics: dict) -> list[str]:
+    """What ``topictag info`` shows of ``metrics.json``: training data, parameters, accuracy."""
+    from topictag.card import stale_note, summary_table, uncertainty_lines
+
+    data = metrics["data"]
+    evaluation = metrics.get("evaluation", {})
+    lines = [
+        f"trained on {data['rows']} paragraphs: {data['real_rows']} real from "
+        f"{data['real_articles']} articles, {data['authored_rows']} authored",
+        f"parameters: {metrics['params']}",
+        summary_table(evaluation),
+        *uncertainty_lines(evaluation),
+    ]
+    stale = stale_note(metrics)
+    return lines + [stale] if stale else lines
 
 
 def _top_terms(path: Path, n: int) -> dict:
@@ -531,7 +570,8 @@ def evaluate(
         Format, typer.Option("--format", "-f", help=REPORT_FORMATS, metavar="[table|json|jsonl]")
     ] = Format.table,
     threshold: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help="One threshold for every topic.")
+        float | None,
+        typer.Option(min=0.0, max=1.0, callback=_not_nan, help="One threshold for every topic."),
     ] = None,
     errors: Annotated[
         bool,

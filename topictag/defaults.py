@@ -132,6 +132,11 @@ HTML_MAX_MAIN_TEXT_CHARS = 5_000_000
 #: endless stream such as /dev/zero.
 MAX_ARTICLE_BYTES = 32 * 1024 * 1024
 
+#: An article of more paragraphs than this is refused by ``topictag tag`` (each paragraph
+#: result costs some 1.5 KB as a table and 4 KB as JSON: a 5 MB file of one million one-word
+#: paragraphs took 1.5 GB and 4.2 GB), however few its bytes; corpora go through ``--input``.
+MAX_ARTICLE_PARAGRAPHS = 100_000
+
 #: ``topictag report``: the date column, the period of the time series (day, week or month)
 #: and the column of the breakdown (skipped when the corpus has none, unless named).
 REPORT_DATE_FIELD = "date"

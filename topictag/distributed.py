@@ -70,7 +70,7 @@ from topictag.batch import (
     table_chunks,
 )
 from topictag.errors import InputError, ModelError, TopictagError
-from topictag.files import discard_dir, fsync_dir, remove_stale, temp_name
+from topictag.files import discard_dir, fsync_dir, remove_stale, temp_name, through_link
 from topictag.tagger import Tagger, load_model
 
 
@@ -389,7 +389,8 @@ def _collect(client, futures: list, parts: list[_Part], bar, report) -> None:
 
 def _join(parts: list[Path], target: Path, fmt: str) -> None:
     """The parts concatenated into ``target``, written under a temporary name and renamed when
-    complete."""
+    complete (through a link, as :func:`topictag.files.through_link` says)."""
+    target = through_link(target)
     tmp = temp_name(target)
     try:
         with _writing(target):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import stat
@@ -81,7 +82,19 @@ def read_limited(stream, limit: int | None) -> bytes:
 
 def temp_name(path: Path, suffix: str = "tmp") -> Path:
     """A hidden name beside ``path`` for a file being written: ``.NAME.PID-RANDOM.SUFFIX``."""
-    return path.parent / f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.{suffix}"
+    return path.parent / f".{_stem(path.name)}.{os.getpid()}-{os.urandom(4).hex()}.{suffix}"
+
+
+def _stem(name: str) -> str:
+    """``name``, or for a name too long to take the temporary name's 25 more bytes (a file
+    name has at most 255), its first 100 bytes and a digest of the whole."""
+    encoded = os.fsencode(name)
+    if len(encoded) <= 200:
+        return name
+    short = name
+    while len(os.fsencode(short)) > 100:
+        short = short[:-1]
+    return f"{short}~{hashlib.sha1(encoded).hexdigest()[:12]}"
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -91,11 +104,19 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Put ``data`` in ``path`` whole or not at all: written under a temporary name beside it,
-    fsynced, renamed over it. ``OSError`` (full disk, read-only file system) leaves ``path`` as
-    it was and no temporary file; those that killed runs left are removed."""
+def through_link(path: str | os.PathLike) -> Path:
+    """Where a write to ``path`` goes: for a symbolic link, the file it points to, so that the
+    rename that completes the write replaces that file and the link stays a link."""
     path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Put ``data`` in ``path`` (through a link, :func:`through_link`) whole or not at all:
+    written under a temporary name beside it, fsynced, renamed over it. ``OSError`` (full disk,
+    read-only file system) leaves ``path`` as it was and no temporary file; those that killed
+    runs left are removed."""
+    path = through_link(path)
     remove_stale(path)
     tmp = temp_name(path)
     try:
@@ -152,7 +173,6 @@ def replacing(path: Path):
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    import hashlib
     import tempfile
 
     key = hashlib.sha1(os.fsencode(os.path.realpath(path))).hexdigest()[:16]
@@ -174,7 +194,7 @@ def remove_stale(path: Path, now: float | None = None) -> list[Path]:
     that a run killed before it could clean up left beside it: their process is gone and they
     have not changed for :data:`STALE_SECONDS`. Returns what was removed."""
     path = Path(path)
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)-[0-9a-f]+\.(?:tmp|old)")
+    pattern = re.compile(rf"\.{re.escape(_stem(path.name))}\.(\d+)-[0-9a-f]+\.(?:tmp|old)")
     now = time.time() if now is None else now
     removed = []
     try:

@@ -42,10 +42,17 @@ def check_encoding(encoding: str) -> None:
         raise InputError(f"unknown encoding {encoding!r}") from None
     if not getattr(info, "_is_text_encoding", True):
         raise InputError(f"{encoding!r} is not a text encoding")
+    try:
+        info.decode(b"")
+    except UnicodeError:  # "undefined", a codec that refuses every input
+        raise InputError(
+            f"{encoding!r} decodes nothing; give the encoding the text is in"
+        ) from None
 
 
 def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, list[str]]:
-    """Bytes to text: UTF-8 (with or without BOM) or UTF-16 with BOM; anything else is refused
+    """Bytes to text: UTF-8 (with or without BOM), UTF-16 or UTF-32 with BOM (UTF-32's
+    little-endian mark begins like UTF-16's, so it is tested first); anything else is refused
     with an error that suggests ``--encoding``, unless ``encoding`` names the codec to use.
 
     NUL bytes inside otherwise valid text are removed with a warning; data that looks binary
@@ -60,6 +67,17 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, li
         except UnicodeDecodeError as exc:
             raise InputError(
                 f"{name}: not valid {encoding} (byte {exc.start}); check --encoding"
+            ) from None
+        except UnicodeError as exc:
+            raise InputError(
+                f"{name}: cannot be read as {encoding} ({exc}); check --encoding"
+            ) from None
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        try:
+            return data.decode("utf-32"), warnings
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{name}: has a UTF-32 byte order mark but is not valid UTF-32"
             ) from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -125,9 +143,11 @@ def _as_article(source: str, text: str, warnings: list[str], html: bool) -> Arti
     return Article(source, text, warnings)
 
 
-def read_file(path: Path, encoding: str | None = None) -> Article:
-    """One article from a file; HTML (by suffix or content) is turned into text first."""
-    name = str(path)
+def read_file(path: str | os.PathLike, encoding: str | None = None) -> Article:
+    """One article from a file; HTML (by suffix or content) is turned into text first. Its
+    source is the path as given (``./-``, which ``Path`` would shorten to ``-``, stdin's name)."""
+    name = os.fspath(path)
+    path = Path(path)
     try:
         data = read_bytes(path, MAX_ARTICLE_BYTES)
     except TooLarge:
@@ -164,6 +184,8 @@ def read_bytes(path: Path, limit: int | None = None) -> bytes:
 
 def read_stdin(encoding: str | None = None) -> Article:
     """One article from standard input; HTML is recognised by its content."""
+    if sys.stdin is None:  # started with stdin closed (`topictag tag - <&-`)
+        raise InputError("<stdin>: closed; give article paths, or pipe text to topictag tag -")
     try:
         if hasattr(sys.stdin, "buffer"):
             data = read_limited(sys.stdin.buffer, MAX_ARTICLE_BYTES)
@@ -209,7 +231,7 @@ def expand(paths: Sequence[str]) -> Iterator[str | InputError]:
                     p
                     for p in _below(path)
                     if p.suffix.lower() in TEXT_SUFFIXES + HTML_SUFFIXES
-                    and (p.is_file() or p.is_symlink())
+                    and not p.is_dir()  # a FIFO or device is then refused by name
                 )
             except PermissionError:
                 yield InputError(f"{arg}: permission denied")
@@ -232,7 +254,7 @@ def read_inputs(
             yield item
             continue
         try:
-            article = read_stdin(encoding) if item == "-" else read_file(Path(item), encoding)
+            article = read_stdin(encoding) if item == "-" else read_file(item, encoding)
         except InputError as exc:
             yield exc
             continue

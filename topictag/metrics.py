@@ -46,6 +46,7 @@ def report(y_true: np.ndarray, y_pred: np.ndarray, topics: Sequence[str]) -> dic
             "recall": round(r, 4),
             "f1": round(f, 4),
             "support": int(tp + fn),
+            "predicted": int(tp + fp),
         }
         if tp + fn + fp:
             counted.append(f)

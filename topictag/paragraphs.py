@@ -48,6 +48,21 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def count_paragraphs(text: str) -> int:
+    """The number of paragraphs :func:`split_paragraphs` gives before long ones are cut, counted
+    line by line without building any: a cheap first check of a text of very many lines."""
+    blocks = lines = 0
+    blank = True
+    for match in _LINE.finditer(text):
+        if match.group().strip():
+            lines += 1
+            blocks += blank
+            blank = False
+        else:
+            blank = True
+    return blocks if blocks > 1 else lines
+
+
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     chunk = text[start:end]
     left = len(chunk) - len(chunk.lstrip())

@@ -284,6 +284,13 @@ class PortableModel:
             self.blocks.append(block)
         if arrays["coef"].shape != (len(self.topics), offset):
             raise ModelError("portable model: feature count does not match the coefficients")
+        for name in ("intercept", "thresholds"):
+            if len(arrays[name].values) != len(self.topics):
+                raise ModelError(
+                    f"portable model: {name} do not match the {len(self.topics)} topics"
+                )
+        if any(not 0.0 <= t <= 1.0 for t in self.thresholds):  # NaN fails too
+            raise ModelError("portable model: a threshold is not a number from 0 to 1")
         self.n_features = offset
 
     def _array(self, name: str) -> np.ndarray:
@@ -314,8 +321,8 @@ class PortableModel:
         arrays = verified_bytes(model_dir, PORTABLE_NPZ, metrics)
         try:
             return cls(json.loads(settings.decode("utf-8")), read_npz(arrays))
-        except (KeyError, ValueError, TypeError, OSError) as exc:
-            raise ModelError(f"{model_dir}: portable model is unreadable ({exc})") from None
+        except (LookupError, ValueError, TypeError, OSError, AttributeError, re.error) as exc:
+            raise ModelError(f"{model_dir}: portable model is unreadable ({exc!r})") from None
 
     def decision(self, texts: Sequence[str]) -> list[list[float]]:
         """Linear scores before the logistic link: a list of k scores per text.

@@ -6,6 +6,7 @@ Scores and decisions are separate: :meth:`Tagger.scores` gives every topic's pro
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -15,7 +16,7 @@ from topictag import defaults
 from topictag.errors import InputError
 from topictag.furniture import furniture_rows
 from topictag.language import english_check
-from topictag.paragraphs import split_paragraphs
+from topictag.paragraphs import count_paragraphs, split_paragraphs
 from topictag.scorer import PortableModel
 
 
@@ -60,6 +61,10 @@ class Tagger:
     """A loaded model with its topics and thresholds."""
 
     def __init__(self, model: PortableModel, threshold: float | None = None):
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)
+        ):
+            raise TypeError(f"threshold must be a number from 0 to 1, not {threshold!r}")
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise InputError(f"threshold must be a number from 0 to 1, not {threshold!r}")
         self.model = model
@@ -111,13 +116,26 @@ class Tagger:
         present = {t for topics in hits for t in topics}
         return [t for t in self.topics if t in present], self._named(best)
 
-    def tag(self, text: str, source: str | None = None, explain: bool = False) -> ArticleResult:
+    def tag(
+        self,
+        text: str,
+        source: str | None = None,
+        explain: bool = False,
+        max_paragraphs: int | None = None,
+    ) -> ArticleResult:
         """Split ``text`` into paragraphs and tag each; the article gets any paragraph's topic.
 
         With ``explain``, each paragraph's ``evidence`` gives, for every topic it was given,
-        the terms that pushed that topic up most (``topictag.explain.evidence``).
+        the terms that pushed that topic up most (``topictag.explain.evidence``). A text of
+        more than ``max_paragraphs`` paragraphs is refused (:class:`InputError`) before any is
+        scored: their results would not fit in memory.
         """
-        paragraphs = split_paragraphs(_text(text))
+        text = _text(text)
+        if max_paragraphs is not None and text.count("\n") + text.count("\r") >= max_paragraphs:
+            _refuse_paragraphs(count_paragraphs(text), max_paragraphs)  # before building them
+        paragraphs = split_paragraphs(text)
+        if max_paragraphs is not None:
+            _refuse_paragraphs(len(paragraphs), max_paragraphs)
         texts = [p.text for p in paragraphs]
         scores = self.scores(texts) if paragraphs else []
         hits = self.decide(scores)
@@ -159,6 +177,14 @@ class Tagger:
             out.append({"topics": topics, "scores": article_scores})
             start = end
         return out
+
+
+def _refuse_paragraphs(count: int, limit: int) -> None:
+    if count > limit:
+        raise InputError(
+            f"{count:,} paragraphs, over the {limit:,} of one article; "
+            "tag a corpus with --input (one article per row)"
+        )
 
 
 def _text(value: object, name: str = "text") -> str:
