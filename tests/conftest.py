@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,16 @@ TEST_GRID = {
     "lexicon": [True],
     "lexicon_scale": [0.25],
 }  # the shipped design
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _interruptible():
+    """Ctrl-C as Python handles it, even when the tests run as a background job (``pytest &``
+    from a script), which starts with SIGINT ignored and passes that on to every child: the
+    tests of interrupts would then see none."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ import errno
 import json
 import os
 import re
+import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -679,3 +681,26 @@ def test_an_output_name_near_the_file_system_limit_is_written(tmp_path, model_di
     tag_corpus(source, output, model=model_dir)
     assert [r["text"] for r in read_output(output)] == ["gas pipeline"]
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_an_output_that_is_a_fifo_is_refused_before_tagging(tmp_path, model_dir):
+    os.mkfifo(tmp_path / "out.jsonl")
+    source = write_jsonl(tmp_path / "c.jsonl", [{"text": "gas pipeline"}])
+    with pytest.raises(InputError, match="out.jsonl: a FIFO \\(named pipe\\), not a regular file"):
+        tag_corpus(source, tmp_path / "out.jsonl", model=model_dir)
+    assert stat.S_ISFIFO(os.stat(tmp_path / "out.jsonl").st_mode)
+
+
+def test_a_tagged_corpus_is_never_written_into_the_model_directory(tmp_path, model_dir):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    source = write_jsonl(tmp_path / "c.jsonl", [{"text": "gas pipeline"}])
+    result = CliRunner().invoke(
+        app, ["tag", "--input", str(source), "--model", str(model), "-o", str(model / "t.jsonl")]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: --output {model / 't.jsonl'} is in the model directory {model}; write elsewhere\n"
+    )
+    assert not (model / "t.jsonl").exists()

@@ -639,3 +639,13 @@ def test_two_label_processes_never_write_the_same_ids(dirs, model_dir):
     assert second.returncode == 1 and b"another topictag label is writing" in second.stderr
     ids = [r["id"] for r in rows_of(labels / "seeds.jsonl")]
     assert ids == ["mine-p00", "mine-p01", "mine-p02", "mine-p03"]
+
+
+def test_a_malformed_topic_option_is_a_usage_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from topictag.cli import app
+
+    result = CliRunner().invoke(app, ["label", str(tmp_path / "a.txt"), "--topics", "noequals"])
+    assert result.exit_code == 2
+    assert result.stderr == "error: --topics 'noequals': expected name=definition\n"

@@ -225,3 +225,42 @@ def test_latest_rows_applies_corrections_for_other_readers():
 
     rows = [(1, row(1, "a", ["gas"])), (2, row(2, "b")), (3, row(1, "a", [], supersedes=True))]
     assert latest_rows(rows) == [(1, row(1, "a", [])), (2, row(2, "b"))]
+
+
+def test_rows_naming_paragraphs_of_an_article_with_no_file_warn_once(tmp_path, seed_rows):
+    """A wrong seeds directory would otherwise turn the check of seed texts off in silence."""
+    warnings = []
+    write_jsonl(tmp_path / "mine.jsonl", seed_rows[:2] + [row(9, "Gas.", ["gas"])])
+    empty = tmp_path / "no-seeds"
+    empty.mkdir()
+    load_labels(tmp_path, TOPICS, empty, warn=warnings.append)
+    named = [w for w in warnings if "has no file in" in w]
+    assert named == [
+        f"{tmp_path / 'mine.jsonl'}:1 (id {seed_rows[0]['id']!r}): article "
+        f"{seed_rows[0]['article']!r} has no file in {empty}, so the texts of its paragraphs "
+        "are not checked; is the seeds directory right?"
+    ]
+    warnings.clear()
+    load_labels(tmp_path, TOPICS, SEEDS, warn=warnings.append)
+    assert not [w for w in warnings if "has no file in" in w]
+
+
+@pytest.mark.parametrize("source", ["Authored", "authored ", "AUTHORED-DEV"])
+def test_a_misspelt_authored_source_stops_training(tmp_path, source):
+    """Spelt otherwise, text we wrote would count as a real article and be tested on."""
+    with pytest.raises(LabelError, match=f"source {source!r} is not 'authored"):
+        load(tmp_path, [row(1, "Gas.", ["gas"], source=source)])
+
+
+def test_a_source_of_the_users_own_is_real_text_with_one_warning(tmp_path):
+    warnings = []
+    data = load(
+        tmp_path,
+        [row(1, "Gas.", ["gas"], source="reuters"), row(2, "Oil.", ["oil"], source="reuters")],
+        warn=warnings.append,
+    )
+    assert data.real == [True, True]
+    assert [w for w in warnings if "source" in w] == [
+        f"{tmp_path / 'mine.jsonl'}:1 (id 'r1'): source 'reuters': rows of real articles, held "
+        "out in the evaluation (only 'authored' marks text written for training)"
+    ]

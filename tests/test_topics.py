@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 from conftest import LABELS
+from hypothesis import given
+from hypothesis import strategies as st
 
 from topictag.errors import LabelError
 from topictag.topics import add_topic, load_topics
@@ -35,6 +37,9 @@ def test_add_topic_appends_once(tmp_path):
         ("[[topic]\n", "not valid TOML"),
         ('[[topic]]\ndefinition = "x"\n', "topic 1 has no name"),
         ('[[topic]]\nname = "a"\n[[topic]]\nname = "a"\n', "defined twice"),
+        ('[[topic]]\nname = "Gas"\n[[topic]]\nname = "gas"\n', "differs from 'Gas' in case only"),
+        ('[[topic]]\nname = "gas "\n', "control character or surrounding space"),
+        ('[[topic]]\nname = "g\\tas"\n', "control character or surrounding space"),
     ],
 )
 def test_bad_topic_files(tmp_path, content, message):
@@ -59,3 +64,42 @@ def test_a_topic_file_that_is_not_a_file_is_one_line(tmp_path, kind):
         pytest.skip("no /dev/zero here")
     with pytest.raises(LabelError, match="topics.toml: (cannot read|a device)"):
         load_topics(tmp_path)
+
+
+@given(
+    definition=st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=40),
+    name=st.text(st.characters(blacklist_categories=["Cs", "Cc", "Zs", "Zl", "Zp"]), min_size=1),
+)
+def test_any_definition_and_printable_name_round_trip_through_the_file(name, definition):
+    """A carriage return or DEL pasted into a definition is escaped, not written raw (which
+    made topics.toml unreadable for every later command); whitespace runs become one space."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "topics.toml").write_text('[[topic]]\nname = "gas"\ndefinition = "Gas."')
+        add_topic(folder, name, definition)
+        topics = load_topics(folder)
+    if name == "gas":
+        return
+    assert topics[-1].name == name
+    assert topics[-1].definition == " ".join(definition.split())
+
+
+def test_add_topic_on_a_full_disk_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+    import errno
+
+    from topictag import files
+    from topictag.errors import WriteError
+
+    path = tmp_path / "topics.toml"
+    path.write_text('[[topic]]\nname = "gas"\n')
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_all", full)
+    with pytest.raises(WriteError, match="topics.toml: cannot write \\(No space left on device\\)"):
+        add_topic(tmp_path, "nuclear", "Nuclear power.")
+    assert path.read_text() == '[[topic]]\nname = "gas"\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["topics.toml"]

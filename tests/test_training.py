@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 import topictag.training as training
 from topictag.artifact import load_pipeline
 from topictag.cli import app
-from topictag.errors import LabelError
+from topictag.errors import LabelError, TopictagError
 from topictag.furniture import compile_furniture, furniture_rows, furniture_settings
 from topictag.labels import load_labels
 from topictag.lexicon import load_lexicon
@@ -430,3 +431,38 @@ def test_training_into_the_labels_or_seeds_stops_before_it_trains(
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: {tmp_path / where}: holds files that are not a model")
     assert sorted(p.name for p in (tmp_path / where).iterdir()) == before
+
+
+@pytest.mark.parametrize("problem", ["mount point", "read-only"])
+def test_a_model_directory_that_cannot_be_written_is_found_before_training(
+    tmp_path, labels_dir, monkeypatch, problem
+):
+    """A mounted volume cannot be renamed, and a read-only file system takes no model: both
+    used to be found only when the model was written, after the whole training."""
+    import errno
+
+    from topictag import artifact
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(training, "load_labels", no_fit)
+    target = tmp_path / "volume"
+    if problem == "mount point":
+        monkeypatch.setattr(os.path, "ismount", lambda path: str(path) == str(target))
+        expected = f"{target}: a mount point, which the model cannot replace"
+    else:
+        real_mkdir = Path.mkdir
+
+        def read_only(self, *args, **kwargs):
+            if self.name.startswith(".volume."):
+                raise OSError(errno.EROFS, "Read-only file system", str(self))
+            return real_mkdir(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "mkdir", read_only)
+        expected = f"{target}: cannot write (Read-only file system); nothing was trained"
+    with pytest.raises(TopictagError) as caught:
+        training.train(labels_dir, SEEDS, target, grid=TEST_GRID, run_evaluation=False)
+    assert str(caught.value).startswith(expected)
+    assert list(tmp_path.iterdir()) == []
+    assert artifact.check_writable(tmp_path / "fine") == tmp_path / "fine"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
+import stat
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from topictag.trends import (
     count_batch,
     count_corpus,
     merge,
+    model_summary,
     period_keys,
     period_label,
     period_start,
@@ -637,3 +640,43 @@ def test_no_text_column_still_gives_counts(tmp_path, generated, tagger):
     figures = json.loads(result.stdout)
     assert figures["corpus"]["rows"] == 50 and figures["sample"]["read"] == 0
     assert "no text column" in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_an_output_that_is_a_fifo_or_device_is_refused_not_replaced(corpora, tmp_path):
+    """Renaming a file over it would put a plain file in its place (as root, over /dev/null)."""
+    os.mkfifo(tmp_path / "pipe.html")
+    result = run(str(corpora["jsonl"]), "--sample", "0", "-o", str(tmp_path / "pipe.html"))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {tmp_path / 'pipe.html'}: a FIFO (named pipe), not a regular file; give a "
+        "file, or no --output for stdout\n"
+    )
+    assert stat.S_ISFIFO(os.stat(tmp_path / "pipe.html").st_mode)
+
+
+def test_the_report_is_never_written_into_the_model_it_reads(corpora, tmp_path, model_dir):
+    """``-o model/portable.json`` broke the model; any other file there makes training refuse
+    the directory."""
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    before = {p.name: p.read_bytes() for p in model.iterdir()}
+    for args in (["-o", str(model / "portable.json")], ["--png", str(model)]):
+        result = run(str(corpora["jsonl"]), "--model", str(model), "--sample", "0", *args)
+        assert result.exit_code == 2
+        assert f"is in the model directory {model}; write elsewhere" in result.stderr
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == before
+
+
+def test_figures_of_a_model_trained_without_evaluation_are_marked_stale(tmp_path, model_dir):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    metrics = json.loads((model / "metrics.json").read_text())
+    metrics["evaluation"] = {"leave_one_article_out": {"n": 9, "macro_f1": 0.5, "per_topic": {}}}
+    metrics["evaluation_stale"] = {"data_sha256": "0" * 64, "params": {"C": 1.0}}
+    (model / "metrics.json").write_text(json.dumps(metrics))
+    summary = model_summary(model, load_model(model))
+    assert summary["evaluation"]["stale"].startswith("Stale figures: measured by an earlier")
+    del metrics["evaluation_stale"]
+    (model / "metrics.json").write_text(json.dumps(metrics))
+    assert model_summary(model, load_model(model))["evaluation"]["stale"] is None

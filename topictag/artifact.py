@@ -245,6 +245,28 @@ def write_target(model_dir: str | os.PathLike) -> Path:
     return target
 
 
+def check_writable(model_dir: str | os.PathLike) -> Path:
+    """:func:`write_target`, and a trial of what writing it takes, before a long training: a
+    working directory made and removed beside it (a read-only file system, no permission),
+    and a target that is not a mount point (a mounted volume cannot be renamed)."""
+    target = write_target(model_dir)
+    if os.path.ismount(target):
+        raise ModelError(
+            f"{model_dir}: a mount point, which the model cannot replace (it is swapped in by "
+            f"renaming); give a directory inside it, e.g. --model {Path(model_dir) / 'model'}"
+        )
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    trial = temp_name(parent / target.name if parent == target.parent else parent / "model")
+    try:
+        trial.mkdir(0o755)
+        trial.rmdir()
+    except OSError as exc:
+        raise WriteError(f"{cannot_write(model_dir, exc)}; nothing was trained") from None
+    return target
+
+
 def _swap_in(tmp: Path, target: Path) -> None:
     """Replace ``target`` by ``tmp``; the old directory is kept until the new one is in place.
     Swaps of the same target in other processes wait for this one (:func:`replacing`)."""

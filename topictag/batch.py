@@ -48,7 +48,14 @@ from pathlib import Path
 
 from topictag import defaults
 from topictag.errors import InputError, ModelError, TopictagError, WriteError, one_line
-from topictag.files import cannot_write, fsync_dir, remove_stale, temp_name, through_link
+from topictag.files import (
+    cannot_write,
+    fsync_dir,
+    not_replaceable,
+    remove_stale,
+    temp_name,
+    through_link,
+)
 from topictag.tagger import Tagger, load_model
 
 #: Rows per chunk: the unit of tagging, of work sent to a worker and of a Parquet row group.
@@ -177,6 +184,8 @@ def check_paths(
         raise InputError(f"{source}: {problem}")
     if target is not None and not target.parent.is_dir():
         raise InputError(f"{target}: no such directory: {target.parent}")
+    if target is not None and (problem := not_replaceable(target)):
+        raise InputError(f"{target}: {problem}; give a file, or no --output for stdout")
     if target is not None and output_is_input(source, target):
         raise InputError(f"{target}: is the input file; write the output to another file")
     return source, in_fmt, target, out_fmt
@@ -649,6 +658,8 @@ def _output(target: Path | None, fmt: str, topics: list[str], source: str, schem
             sys.stdout.flush()
         return
     target = through_link(target)
+    if problem := not_replaceable(target):
+        raise WriteError(f"{target}: {problem}")
     remove_stale(target)
     tmp = temp_name(target)
     try:

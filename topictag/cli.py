@@ -154,6 +154,18 @@ def _unmakeable_directory(path: Path) -> str | None:
     return None
 
 
+def _in_model(path: Path, model: Path | None) -> Path | None:
+    """The model directory the command reads when ``path`` lies in it (a report written as
+    ``model/portable.json`` would break the model; any other file there makes training refuse
+    the directory), else None."""
+    try:
+        model_dir = Path(os.path.realpath(defaults.model_dir(model)))
+    except TopictagError:
+        return None
+    where = Path(os.path.realpath(path))
+    return model_dir if model_dir == where or model_dir in where.parents else None
+
+
 def friendly(command):
     """Turn library errors into one line on stderr and exit code 1; Ctrl-C into exit 130."""
 
@@ -243,7 +255,11 @@ def tag(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option(help="--input: write .jsonl or .parquet (default: JSON Lines on stdout)."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="--input: write .jsonl or .parquet (default: JSON Lines on stdout).",
+        ),
     ] = None,
     text_field: Annotated[
         str | None,
@@ -409,6 +425,8 @@ def _tag_corpus(
         raise _fail("give article paths, or --input CORPUS (with --output), not both", 2)
     if output is not None and str(output) != "-" and output_is_input(corpus, output):
         raise _fail(f"--output {output} is the input file; write to another file", 2)
+    if output is not None and str(output) != "-" and (model_dir := _in_model(output, model)):
+        raise _fail(f"--output {output} is in the model directory {model_dir}; write elsewhere", 2)
     options = {"text_field": text_field, "on_error": on_error.value, "model": model}
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", defaults.ARROW_MEMORY_POOL)
     fixed_mmap_threshold()  # this process only reads, hands out and writes chunks
@@ -651,8 +669,13 @@ def label(
     Digits toggle topics, Enter accepts, s skips, b goes back, q quits; every answer is
     appended to labels/seeds.jsonl at once, and running it again resumes.
     """
-    from topictag.labeling import label_article, review_labels
+    from topictag.labeling import label_article, parse_topic, review_labels
 
+    for spec in topics or ():
+        try:
+            parse_topic(spec)
+        except TopictagError as exc:
+            raise _fail(str(exc), 2) from None
     if review:
         _, session = review_labels(
             labels, seeds, model, disagreement, topics or (), out=typer.echo, limit=limit
@@ -733,14 +756,22 @@ def report(
     Rows without a usable date are counted and named (stderr and the page), not dropped.
     """
     from topictag.batch import output_is_input
+    from topictag.files import not_replaceable
+    from topictag.render import counted
     from topictag.trends import corpus_trends
     from topictag.trends_page import html_page, json_text, write_pngs, write_text
 
     to_file = output is not None and str(output) != "-"
     if to_file and output_is_input(tagged, output):
         raise _fail(f"--output {output} is the input file; write to another file", 2)
+    for option, path in (("--output", output if to_file else None), ("--png", png)):
+        if path is not None and (model_dir := _in_model(path, model)):
+            problem = f"is in the model directory {model_dir}; write elsewhere"
+            raise _fail(f"{option} {path} {problem}", 2)
     if to_file and not output.parent.is_dir():  # before reading the whole corpus
         raise _fail(f"{output}: no such directory: {output.parent}")
+    if to_file and (problem := not_replaceable(output)):
+        raise _fail(f"{output}: {problem}; give a file, or no --output for stdout")
     if png is not None and (problem := _unmakeable_directory(png)):
         raise _fail(f"--png {png}: {problem}")
     figures = corpus_trends(
@@ -761,7 +792,8 @@ def report(
         return
     write_text(output, text)
     typer.echo(
-        f"{output}: {figures['corpus']['rows']:,} articles, {len(figures['periods']):,} "
-        f"periods, {figures['sample']['read']:,} read for terms",
+        f"{output}: {counted(figures['corpus']['rows'], 'article')}, "
+        f"{counted(len(figures['periods']), 'period')}, {figures['sample']['read']:,} read for "
+        "terms",
         err=True,
     )

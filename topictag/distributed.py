@@ -69,8 +69,15 @@ from topictag.batch import (
     check_paths,
     table_chunks,
 )
-from topictag.errors import InputError, ModelError, TopictagError
-from topictag.files import discard_dir, fsync_dir, remove_stale, temp_name, through_link
+from topictag.errors import InputError, ModelError, TopictagError, WriteError
+from topictag.files import (
+    discard_dir,
+    fsync_dir,
+    not_replaceable,
+    remove_stale,
+    temp_name,
+    through_link,
+)
 from topictag.tagger import Tagger, load_model
 
 
@@ -391,6 +398,8 @@ def _join(parts: list[Path], target: Path, fmt: str) -> None:
     """The parts concatenated into ``target``, written under a temporary name and renamed when
     complete (through a link, as :func:`topictag.files.through_link` says)."""
     target = through_link(target)
+    if problem := not_replaceable(target):
+        raise WriteError(f"{target}: {problem}")
     tmp = temp_name(target)
     try:
         with _writing(target):

@@ -22,12 +22,15 @@ class WriteError(TopictagError):
     was there before is left as it was, and nothing half-written."""
 
 
-_BREAKS = {chr(c) for c in range(32)} | {"\x7f", "\x85", "\u2028", "\u2029"}
+#: Control characters and line separators: escaped in messages, refused in topic names.
+LINE_BREAKING = {chr(c) for c in range(32)} | {"\x7f", "\x85", "\u2028", "\u2029"}
 
 
 def one_line(message: str) -> str:
     """``message`` with line breaks and other control characters escaped (``\\n``, ``\\x1b``),
     so that a file name holding them cannot split an error line or drive the terminal."""
-    if not _BREAKS.intersection(message):
+    if not LINE_BREAKING.intersection(message):
         return message
-    return "".join(c.encode("unicode_escape").decode() if c in _BREAKS else c for c in message)
+    return "".join(
+        c.encode("unicode_escape").decode() if c in LINE_BREAKING else c for c in message
+    )

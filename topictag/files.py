@@ -104,6 +104,19 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def not_replaceable(path: str | os.PathLike) -> str | None:
+    """Why a write may not rename a new file over ``path``, or None: nothing is there, or a
+    regular file (also through a link). A FIFO, a device or a socket would be replaced by a
+    plain file (run as root, ``-o /dev/null`` would replace the device itself)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return "is a directory" if stat.S_ISDIR(mode) else f"{kind(mode)}, not a regular file"
+
+
 def through_link(path: str | os.PathLike) -> Path:
     """Where a write to ``path`` goes: for a symbolic link, the file it points to, so that the
     rename that completes the write replaces that file and the link stays a link."""
@@ -117,6 +130,8 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     read-only file system) leaves ``path`` as it was and no temporary file; those that killed
     runs left are removed."""
     path = through_link(path)
+    if problem := not_replaceable(path):
+        raise OSError(errno.EINVAL, problem, str(path))
     remove_stale(path)
     tmp = temp_name(path)
     try:

@@ -72,20 +72,15 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, li
             raise InputError(
                 f"{name}: cannot be read as {encoding} ({exc}); check --encoding"
             ) from None
-    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        try:
-            return data.decode("utf-32"), warnings
-        except UnicodeDecodeError:
-            raise InputError(
-                f"{name}: has a UTF-32 byte order mark but is not valid UTF-32"
-            ) from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), warnings
-        except UnicodeDecodeError:
-            raise InputError(
-                f"{name}: has a UTF-16 byte order mark but is not valid UTF-16"
-            ) from None
+    for marks, codec in _MARKED:
+        if data.startswith(marks):
+            try:
+                return data.decode(codec), warnings
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"{name}: has a {codec.upper()} byte order mark but is not valid "
+                    f"{codec.upper()}"
+                ) from None
     sample = data[:8192]
     if sample and (sample.count(b"\x00") > len(sample) // 10 or _looks_binary(sample)):
         _refuse_utf16_without_bom(sample, name)
@@ -102,6 +97,13 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, li
         text = text.replace("\x00", "")
         warnings.append(f"{name}: removed NUL bytes from the text")
     return text, warnings
+
+
+#: Byte order marks and their codecs, UTF-32's first: its little-endian mark begins as UTF-16's.
+_MARKED = (
+    ((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"), "utf-32"),
+    ((b"\xff\xfe", b"\xfe\xff"), "utf-16"),
+)
 
 
 def _refuse_utf16_without_bom(sample: bytes, name: str) -> None:

@@ -22,6 +22,8 @@ AUTHORED = "authored"
 #: blind. Training only reports figures on it and never reads it to fit or choose anything.
 DEV_FILE = "dev.jsonl"
 DEV_SOURCE = "authored-dev"
+#: The sources topictag writes or ships; any other marks a user's real article, with a warning.
+KNOWN_SOURCES = frozenset({AUTHORED, DEV_SOURCE, "seed", "labelled"})
 
 
 @dataclass
@@ -220,6 +222,8 @@ def load_labels(
     texts: list[tuple[str, str]] = []  # (normalised text, id) of every row, in file order
     final: dict[str, tuple[str, list[str]]] = {}  # id -> (where, labels) of its latest row
     labelled_seed: set[tuple[str, int]] = set()
+    unchecked: dict[str, str] = {}  # article -> first row naming a paragraph of it, no file
+    others: dict[str, str] = {}  # a source value of the user's -> its first row
     for path in label_files(labels_dir):
         scanned = scan_jsonl(path, LABEL_FIELDS)
         in_file: dict[str, tuple[int, dict]] = {}  # id -> (position, row) of its first row
@@ -228,7 +232,15 @@ def load_labels(
             where = f"{path}:{number} (id {row['id']!r})"
             check_labels(path, number, row, topics)
             row_id = str(row["id"])
-            if row.get("source") == DEV_SOURCE:
+            source = row.get("source")
+            if isinstance(source, str) and source not in KNOWN_SOURCES:
+                if (meant := " ".join(source.split()).casefold()) in (AUTHORED, DEV_SOURCE):
+                    raise LabelError(
+                        f"{where}: source {source!r} is not {meant!r}; as written the row would "
+                        "count as a real article and be tested on"
+                    )
+                others.setdefault(source, where)
+            if source == DEV_SOURCE:
                 raise LabelError(
                     f"{where}: a {DEV_SOURCE!r} row is development data; it belongs in "
                     f"{DEV_FILE}, never in a training file"
@@ -256,6 +268,8 @@ def load_labels(
                         f"{where}: text no longer matches paragraph {index} of seeds/{article}.txt"
                     )
                 labelled_seed.add((article, index))
+            elif "paragraph" in row:
+                unchecked.setdefault(article, where)
             texts.append((" ".join(row["text"].split()).lower(), row_id))
             final[row_id] = (where, sorted(set(row["labels"])))
         columns = read_with_datasets(path, ["id", "article", "text", "labels", "source"])
@@ -284,6 +298,20 @@ def load_labels(
             )
         seen_texts.setdefault(key, (row_id, labels))
 
+    if others:
+        named = ", ".join(map(repr, others))
+        warn(
+            f"{next(iter(others.values()))}: source {named}: rows of real articles, held out in "
+            f"the evaluation (only {AUTHORED!r} marks text written for training)"
+        )
+    if unchecked:
+        article, where = next(iter(unchecked.items()))
+        more = f" (and {len(unchecked) - 1} more articles)" if len(unchecked) > 1 else ""
+        warn(
+            f"{where}: article {article!r} has no file in {seeds_dir or 'no seeds directory'}"
+            f"{more}, so the texts of its paragraphs are not checked; is the seeds directory "
+            "right?"
+        )
     for article, paragraphs in seeds.items():
         missing = [i for i in range(len(paragraphs)) if (article, i) not in labelled_seed]
         if missing:

@@ -6,6 +6,11 @@ from topictag.errors import one_line
 from topictag.tagger import ArticleResult
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, singular for one: "1 article", "1,200 articles"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _preview(text: str, width: int = 70) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
@@ -17,7 +22,7 @@ def article_table(
     """The article's topics with scores; with ``paragraphs``, each paragraph's topics too,
     and under them the evidence of each topic when the result was explained."""
     n = len(result.paragraphs)
-    lines = [f"{one_line(str(result.source))}  ({n} paragraph{'' if n == 1 else 's'})"]
+    lines = [f"{one_line(str(result.source))}  ({counted(n, 'paragraph')})"]
     width = max((len(t) for t in result.scores), default=5)
     lines.append(f"  {'topic':<{width}}  score  threshold  tagged")
     for topic, score in result.scores.items():

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from topictag.errors import LabelError
+from topictag.errors import LINE_BREAKING, LabelError
 
 TOPICS_FILE = "topics.toml"
 
@@ -50,22 +50,48 @@ def load_topics(labels_dir: Path) -> list[Topic]:
         name = entry.get("name") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name.strip():
             raise LabelError(f"{path}: topic {n} has no name")
-        if name in {t.name for t in topics}:
-            raise LabelError(f"{path}: topic {name!r} is defined twice")
+        if name != name.strip() or any(c in LINE_BREAKING for c in name):
+            raise LabelError(
+                f"{path}: topic name {name!r} has a control character or surrounding space"
+            )
+        same = [t.name for t in topics if t.name.casefold() == name.casefold()]
+        if same:
+            twice = (
+                "is defined twice" if same[0] == name else f"differs from {same[0]!r} in case only"
+            )
+            raise LabelError(f"{path}: topic {name!r} {twice}")
         topics.append(Topic(name=name, definition=str(entry.get("definition", ""))))
     return topics
 
 
 def add_topic(labels_dir: Path, name: str, definition: str) -> None:
-    """Append a topic to the topic file (used when a user labels with a new topic)."""
+    """Add a topic to the topic file (used when a user labels with a new topic): the file is
+    rewritten whole (:func:`topictag.files.write_atomic`), so a full disk leaves it as it was.
+    The definition's line breaks and other whitespace become single spaces."""
+    from topictag.errors import WriteError
+    from topictag.files import cannot_write, read_regular, write_atomic
+
     path = Path(labels_dir) / TOPICS_FILE
     if name in {t.name for t in load_topics(labels_dir)}:
         return
+    definition = " ".join(definition.split())
     entry = f"\n[[topic]]\nname = {_toml_string(name)}\ndefinition = {_toml_string(definition)}\n"
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(entry)
+    before = read_regular(path)
+    gap = b"" if not before or before.endswith(b"\n") else b"\n"
+    try:
+        write_atomic(path, before + gap + entry.encode("utf-8"))
+    except OSError as exc:
+        raise WriteError(cannot_write(path, exc)) from None
 
 
 def _toml_string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-    return f'"{escaped}"'
+    """``value`` as a TOML basic string: backslash, quote and every control character escaped
+    (a carriage return pasted into a definition must not break the file)."""
+    return '"' + "".join(_TOML_ESCAPES.get(c) or _toml_char(c) for c in value) + '"'
+
+
+_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _toml_char(c: str) -> str:
+    return f"\\u{ord(c):04X}" if ord(c) < 32 or ord(c) == 127 else c

@@ -600,7 +600,7 @@ def train(
     kept, marked stale (``evaluation_stale``: the data hash and parameters they were measured
     with). Returns the metrics written to ``model_dir/metrics.json``.
     """
-    from topictag.artifact import write_model, write_target
+    from topictag.artifact import check_writable, write_model
 
     progress = progress or _quiet
     labels_path = defaults.labels_dir(labels_dir)
@@ -608,7 +608,7 @@ def train(
     if seeds_dir is not None and not seeds_path.is_dir():  # a typo would skip the seed checks
         raise LabelError(f"{seeds_dir}: no such directory of seed articles")
     model_path = defaults.model_dir(model_dir, installed=False)
-    write_target(model_path)  # before hours of training, not after
+    check_writable(model_path)  # before hours of training, not after
     grid = grid if grid is not None else defaults.DEFAULT_GRID
 
     topics = [t.name for t in load_topics(labels_path)]

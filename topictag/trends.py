@@ -481,9 +481,10 @@ def _text_or_none(value) -> str | None:
 
 def model_summary(model_dir: Path, tagger) -> dict:
     """The model's path, topics, thresholds in use and its figures on real text (leave one
-    real article out) from ``metrics.json``."""
+    real article out) from ``metrics.json``; ``stale`` says why they are not this model's
+    when it was trained without evaluation (else None)."""
     from topictag.artifact import read_metrics
-    from topictag.card import EVALUATION_TITLES
+    from topictag.card import EVALUATION_TITLES, stale_note
 
     metrics = read_metrics(model_dir)
     evaluation = metrics.get("evaluation", {}).get("leave_one_article_out")
@@ -495,6 +496,7 @@ def model_summary(model_dir: Path, tagger) -> dict:
             "macro_f1": evaluation.get("macro_f1"),
             "micro_f1": evaluation.get("micro_f1"),
             "per_topic": evaluation.get("per_topic", {}),
+            "stale": stale_note(metrics),
         }
     return {
         "path": str(model_dir),

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from topictag.render import counted
 from topictag.report import _CSS, _badge, highlighted, page, topic_colour
 from topictag.tagger import ParagraphResult
 
@@ -209,7 +210,9 @@ def _groups_chart(figures: dict):
     groups = figures["groups"]
     rows = list(groups["top"])
     if groups["other"]:
-        rows.append({"group": f"other ({groups['other']['groups']:,} groups)", **groups["other"]})
+        rows.append(
+            {"group": f"other ({counted(groups['other']['groups'], 'group')})", **groups["other"]}
+        )
     fig = Figure(
         figsize=(2.2 + 1.1 * len(topics), 1.2 + 0.28 * max(len(rows), 1)), layout="constrained"
     )
@@ -345,6 +348,8 @@ def _header(figures: dict, order: dict[str, int]) -> str:
             f"Precision, recall and F1 on real text: {escape(evaluation['name'].lower())}, "
             f"{evaluation.get('n')} paragraphs (the model's metrics.json)."
         )
+        if evaluation.get("stale"):
+            measured = f"<b>{escape(evaluation['stale'])}</b> {measured}"
     else:
         measured = "The model's metrics.json has no evaluation on real text."
     table = (
@@ -363,10 +368,11 @@ def _header(figures: dict, order: dict[str, int]) -> str:
         else ""
     )
     read = (
-        f"Terms and examples come from a sample of {sample['read']:,} articles read for one "
-        f"of their topics (up to {sample['per_topic_period']:,} per topic and period"
+        f"Terms and examples come from a sample of {counted(sample['read'], 'article')} read "
+        f"for one of their topics (up to {sample['per_topic_period']:,} per topic and period"
         + (
-            f", the latest {sample['periods_read']:,} of {sample['periods_sampled']:,} periods"
+            f", the latest {sample['periods_read']:,} of "
+            f"{counted(sample['periods_sampled'], 'period')}"
             if sample["periods_read"] < sample["periods_sampled"]
             else ""
         )
