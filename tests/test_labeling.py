@@ -439,11 +439,11 @@ def test_ctrl_c_quits_like_q_with_the_same_summary(dirs, model_dir):
     args = (article, labels, seeds, model_dir, "document")
     interrupted = label_article(*args, keys=Interrupting("", "s"), out=lambda s: None)
     assert str(interrupted).endswith(
-        "1 rows added, 0 corrected, 1 skipped; 5 paragraphs left to label"
+        "1 row added, 0 corrected, 1 skipped; 5 paragraphs left to label"
     )
     assert [r["id"] for r in rows_of(labels / "seeds.jsonl")] == ["mine-p00"]
     quit_ = label_article(*args, keys=keys("", "q"), out=lambda s: None)
-    assert str(quit_).endswith("1 rows added, 0 corrected, 0 skipped; 4 paragraphs left to label")
+    assert str(quit_).endswith("1 row added, 0 corrected, 0 skipped; 4 paragraphs left to label")
 
 
 def test_review_lists_the_worst_first_and_only_as_many_as_asked(dirs, model_dir, monkeypatch):
@@ -536,7 +536,7 @@ def test_terminal_session_keys_resume_and_interrupt(dirs, model_dir):
     child.expect("mine-p03")
     child.expect("q quit")
     child.sendintr()  # Ctrl-C quits as q does, with the same summary
-    child.expect("1 rows added, 0 corrected, 0 skipped; 3 paragraphs left to label")
+    child.expect("1 row added, 0 corrected, 0 skipped; 3 paragraphs left to label")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

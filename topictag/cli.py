@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from topictag import defaults
-from topictag.errors import InputError, TopictagError, one_line
+from topictag.errors import InputError, TopictagError, counted, one_line
 
 
 class _Terminated(KeyboardInterrupt):
@@ -757,7 +757,6 @@ def report(
     """
     from topictag.batch import output_is_input
     from topictag.files import not_replaceable
-    from topictag.render import counted
     from topictag.trends import corpus_trends
     from topictag.trends_page import html_page, json_text, write_pngs, write_text
 

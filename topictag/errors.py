@@ -34,3 +34,8 @@ def one_line(message: str) -> str:
     return "".join(
         c.encode("unicode_escape").decode() if c in LINE_BREAKING else c for c in message
     )
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, singular for one: "1 article", "1,200 articles"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from topictag import defaults
 from topictag.defaults import MAX_ARTICLE_BYTES
-from topictag.errors import InputError, LabelError, TopictagError, WriteError
+from topictag.errors import InputError, LabelError, TopictagError, WriteError, counted
 from topictag.files import cannot_write, fsync_dir, kind, read_regular, write_all, write_atomic
 from topictag.labels import AUTHORED, DEV_FILE, SUPERSEDES, latest_rows, scan_jsonl
 from topictag.paragraphs import split_paragraphs
@@ -502,8 +502,8 @@ class Summary:
     def __str__(self) -> str:
         c = self.counts
         return (
-            f"{self.path}: {c['added']} rows added, {c['corrected']} corrected, "
-            f"{c['skipped']} skipped; {self.left} paragraphs left to label"
+            f"{self.path}: {counted(c['added'], 'row')} added, {c['corrected']} corrected, "
+            f"{c['skipped']} skipped; {counted(self.left, 'paragraph')} left to label"
         )
 
 

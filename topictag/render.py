@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from topictag.errors import one_line
+from topictag.errors import counted, one_line
 from topictag.tagger import ArticleResult
-
-
-def counted(n: int, noun: str) -> str:
-    """``n`` and the noun, singular for one: "1 article", "1,200 articles"."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _preview(text: str, width: int = 70) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from topictag.render import counted
+from topictag.errors import counted
 from topictag.report import _CSS, _badge, highlighted, page, topic_colour
 from topictag.tagger import ParagraphResult
 
