@@ -264,3 +264,15 @@ def test_a_source_of_the_users_own_is_real_text_with_one_warning(tmp_path):
         f"{tmp_path / 'mine.jsonl'}:1 (id 'r1'): source 'reuters': rows of real articles, held "
         "out in the evaluation (only 'authored' marks text written for training)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"text": "  \n"}, "field 'text' is empty; a row needs a paragraph"),
+        ({"labels": ["gas", "oil", "gas"]}, "field 'labels' names 'gas' twice"),
+    ],
+)
+def test_a_row_without_a_paragraph_or_with_a_topic_twice_is_refused(tmp_path, extra, message):
+    with pytest.raises(LabelError, match=f"mine.jsonl:2: {message}"):
+        load(tmp_path, [row(1, "Gas.", ["gas"]), {**row(2), **extra}])

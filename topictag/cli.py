@@ -736,7 +736,8 @@ def report(
         str, typer.Option(help="The column of the text, read for terms and examples.")
     ] = "text",
     top: Annotated[
-        int, typer.Option(min=1, help="Groups drawn in the breakdown; the others are summed.")
+        int,
+        typer.Option(min=1, max=100, help="Groups drawn in the breakdown; the others are summed."),
     ] = defaults.REPORT_TOP_GROUPS,
     sample: Annotated[
         int,

@@ -112,6 +112,11 @@ def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
             or not all(isinstance(x, str) for x in row["labels"])
         ):
             raise LabelError(f"{path}:{number}: field 'labels' must be a list of topic names")
+        if isinstance(row.get("text"), str) and not row["text"].strip():
+            raise LabelError(f"{path}:{number}: field 'text' is empty; a row needs a paragraph")
+        twice = [t for i, t in enumerate(row.get("labels") or []) if t in row["labels"][:i]]
+        if twice:
+            raise LabelError(f"{path}:{number}: field 'labels' names {twice[0]!r} twice")
         rows.append((number, row))
     if not rows:
         raise LabelError(f"{path}: no rows (the file is empty)")
