@@ -256,9 +256,9 @@ def check_writable(model_dir: str | os.PathLike) -> Path:
             f"renaming); give a directory inside it, e.g. --model {Path(model_dir) / 'model'}"
         )
     parent = target.parent
-    while not parent.exists() and parent != parent.parent:
+    while not parent.exists() and parent != parent.parent:  # training makes the rest
         parent = parent.parent
-    trial = temp_name(parent / target.name if parent == target.parent else parent / "model")
+    trial = temp_name(parent / target.name)
     try:
         trial.mkdir(0o755)
         trial.rmdir()

@@ -54,7 +54,7 @@ from topictag.files import (
     not_replaceable,
     remove_stale,
     temp_name,
-    through_link,
+    write_path,
 )
 from topictag.tagger import Tagger, load_model
 
@@ -657,9 +657,8 @@ def _output(target: Path | None, fmt: str, topics: list[str], source: str, schem
         with _writing("<stdout>"):
             sys.stdout.flush()
         return
-    target = through_link(target)
-    if problem := not_replaceable(target):
-        raise WriteError(f"{target}: {problem}")
+    with _writing(target):
+        target = write_path(target)
     remove_stale(target)
     tmp = temp_name(target)
     try:

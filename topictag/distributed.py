@@ -69,14 +69,13 @@ from topictag.batch import (
     check_paths,
     table_chunks,
 )
-from topictag.errors import InputError, ModelError, TopictagError, WriteError
+from topictag.errors import InputError, ModelError, TopictagError
 from topictag.files import (
     discard_dir,
     fsync_dir,
-    not_replaceable,
     remove_stale,
     temp_name,
-    through_link,
+    write_path,
 )
 from topictag.tagger import Tagger, load_model
 
@@ -396,10 +395,9 @@ def _collect(client, futures: list, parts: list[_Part], bar, report) -> None:
 
 def _join(parts: list[Path], target: Path, fmt: str) -> None:
     """The parts concatenated into ``target``, written under a temporary name and renamed when
-    complete (through a link, as :func:`topictag.files.through_link` says)."""
-    target = through_link(target)
-    if problem := not_replaceable(target):
-        raise WriteError(f"{target}: {problem}")
+    complete (through a link, as :func:`topictag.files.write_path` says)."""
+    with _writing(target):
+        target = write_path(target)
     tmp = temp_name(target)
     try:
         with _writing(target):

@@ -117,21 +117,24 @@ def not_replaceable(path: str | os.PathLike) -> str | None:
     return "is a directory" if stat.S_ISDIR(mode) else f"{kind(mode)}, not a regular file"
 
 
-def through_link(path: str | os.PathLike) -> Path:
+def write_path(path: str | os.PathLike) -> Path:
     """Where a write to ``path`` goes: for a symbolic link, the file it points to, so that the
-    rename that completes the write replaces that file and the link stays a link."""
+    rename that completes the write replaces that file and the link stays a link. ``OSError``
+    when what is there may not be replaced (:func:`not_replaceable`)."""
     path = Path(path)
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if problem := not_replaceable(path):
+        raise OSError(errno.EINVAL, problem, str(path))
+    return path
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Put ``data`` in ``path`` (through a link, :func:`through_link`) whole or not at all:
-    written under a temporary name beside it, fsynced, renamed over it. ``OSError`` (full disk,
-    read-only file system) leaves ``path`` as it was and no temporary file; those that killed
-    runs left are removed."""
-    path = through_link(path)
-    if problem := not_replaceable(path):
-        raise OSError(errno.EINVAL, problem, str(path))
+    """Put ``data`` in ``path`` (:func:`write_path`) whole or not at all: written under a
+    temporary name beside it, fsynced, renamed over it. ``OSError`` (full disk, read-only file
+    system) leaves ``path`` as it was and no temporary file; those that killed runs left are
+    removed."""
+    path = write_path(path)
     remove_stale(path)
     tmp = temp_name(path)
     try:
