@@ -176,3 +176,15 @@ def test_a_scaled_lexicon_is_folded_into_the_weights(seed_rows, topics, pure_cha
         np.abs(ours - pipeline.predict_proba(texts + ["tear gas, LNG and OFAC sanctions"])).max()
         <= 1e-9
     )
+
+
+def test_the_logistic_of_an_array_is_that_of_each_value_without_overflow():
+    import warnings
+
+    z = np.array([[-1000.0, -30.5, -1e-3, 0.0], [1e-3, 2.25, 30.5, 1000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in exp would warn
+        ours = scorer._sigmoid_array(z)
+    expected = [[scorer._sigmoid(v) for v in row] for row in z.tolist()]
+    assert np.abs(ours - np.array(expected)).max() <= 1e-15
+    assert ours[0, 0] == 0.0 and ours[1, 3] == 1.0 and ours[0, 3] == 0.5

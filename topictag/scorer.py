@@ -227,6 +227,18 @@ def _sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
+def _sigmoid_array(z):
+    """:func:`_sigmoid` of every value of a numpy array, in a few vectorised steps."""
+    import numpy as np
+
+    out = np.empty_like(z)
+    high = z >= 0
+    out[high] = 1.0 / (1.0 + np.exp(-z[high]))
+    e = np.exp(z[~high])
+    out[~high] = e / (1.0 + e)
+    return out
+
+
 class PortableModel:
     """The model as plain arrays: ``scores(texts)`` gives each text's probability per topic."""
 
@@ -333,9 +345,16 @@ class PortableModel:
         and numba works, else with numpy in vectorised steps of at most ``SCORE_BATCH_CHARS``
         characters. Texts are normalised first when the model says so.
         """
+        rows = self._decision(texts)
+        return rows if isinstance(rows, list) else rows.tolist()
+
+    def _decision(self, texts: Sequence[str]):
+        """:meth:`decision` as a list of lists (plain Python) or a numpy array (the kernels
+        and the vectorised path), so that :meth:`scores` takes the logistic of an array at
+        once."""
         texts = normalize_all(texts, self.normalize)
         if self._lean:  # only the kernels can score now, whatever the batch
-            return self._compiled[0].decision(texts).tolist()
+            return self._compiled[0].decision(texts)
         total = sum(map(len, texts))
         if total <= PURE_PYTHON_CHARS:
             return [self._decision_one(text) for text in texts]
@@ -348,17 +367,19 @@ class PortableModel:
             if self._compiled[0] is not None:
                 if self._compiled_only:
                     self._free_python_tables()
-                return self._compiled[0].decision(texts).tolist()
-        out: list[list[float]] = []
+                return self._compiled[0].decision(texts)
+        out: list = []
         start, size = 0, 0
         for end, text in enumerate(texts):
             if size and size + len(text) > SCORE_BATCH_CHARS:
-                out += self._decision_batch(texts[start:end]).tolist()
+                out.append(self._decision_batch(texts[start:end]))
                 start, size = end, 0
             size += len(text)
         if start < len(texts):
-            out += self._decision_batch(texts[start:]).tolist()
-        return out
+            out.append(self._decision_batch(texts[start:]))
+        import numpy as np
+
+        return np.vstack(out) if out else np.zeros((0, len(self.topics)))
 
     def keep_compiled_only(self) -> None:
         """For a process that only scores batches (a batch-tagging worker): once a batch has
@@ -415,7 +436,10 @@ class PortableModel:
 
     def scores(self, texts: Sequence[str]) -> list[list[float]]:
         """The probability of every topic, a list of k per text."""
-        return [[_sigmoid(z) for z in row] for row in self.decision(texts)]
+        rows = self._decision(texts)
+        if isinstance(rows, list):
+            return [[_sigmoid(z) for z in row] for row in rows]
+        return _sigmoid_array(rows).tolist()
 
     def contributions(self, text: str, topic: int) -> list[tuple[str, float]]:
         """Each feature's push on one topic's score (TF-IDF weight times coefficient)."""
