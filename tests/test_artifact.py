@@ -110,9 +110,12 @@ def test_failed_write_leaves_the_previous_model_intact(monkeypatch, model_copy):
 
 def test_two_models_swapped_in_at_once_both_land_whole_one_after_the_other(monkeypatch, tmp_path):
     """Two trainings that finish together: the second swap starts while the first has moved
-    the old model aside. Without a lock the first then finds the second's model in its place,
-    fails with a wrong message and leaves the old directory behind."""
+    the old model aside (where names cannot be exchanged at once). Without a lock the first
+    then finds the second's model in its place, fails with a wrong message and leaves the old
+    directory behind."""
     import threading
+
+    from topictag import files
 
     target = tmp_path / "model"
     for name in ("model", "a", "b"):
@@ -135,6 +138,7 @@ def test_two_models_swapped_in_at_once_both_land_whole_one_after_the_other(monke
             errors.append(exc)
 
     monkeypatch.setattr(artifact.os, "replace", replace)
+    monkeypatch.setattr(files, "exchange", lambda a, b: False)  # the two-rename swap
     first = threading.Thread(target=swap, args=(tmp_path / "a",), name="first")
     first.start()
     assert moved_aside.wait(timeout=10)
@@ -343,3 +347,28 @@ def test_read_npz_refuses_anything_but_float64_in_c_order(array):
 def test_read_npz_refuses_broken_archives(data):
     with pytest.raises(ValueError):
         read_npz(data)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_the_swap_exchanges_the_names_in_one_step(model_copy, model_dir, monkeypatch):
+    """Two renames leave a moment with no model, which a kill -9 or a power cut can hit; on
+    Linux the names are exchanged at once, so the model is never renamed away."""
+
+    def no_rename(*args):
+        raise AssertionError("the swap renamed instead of exchanging")
+
+    monkeypatch.setattr(os, "replace", no_rename)
+    rewrite(model_dir, model_copy)
+    written = read_metrics(model_copy)["artifacts"]["pipeline.joblib"]
+    assert written == read_metrics(model_dir)["artifacts"]["pipeline.joblib"]
+    PortableModel.load(model_copy)
+    assert [p.name for p in model_copy.parent.iterdir()] == ["model"]
+
+
+def test_where_names_cannot_be_exchanged_two_renames_swap_the_model(model_copy, monkeypatch):
+    from topictag import files
+
+    monkeypatch.setattr(files, "exchange", lambda a, b: False)
+    rewrite(model_copy)
+    PortableModel.load(model_copy)
+    assert [p.name for p in model_copy.parent.iterdir()] == ["model"]

@@ -260,3 +260,35 @@ def test_html_format_is_only_for_tag(runner, command):
     result = runner.invoke(app, [*command, "--format", "html"])
     assert result.exit_code == 2
     assert "--format html is for `topictag tag`" in result.stderr
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line_and_exit_130(monkeypatch, capsys):
+    """Not a traceback of the imports: the same end as Ctrl-C once the command runs."""
+    import builtins
+
+    import topictag.__main__ as command
+
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "topictag.cli":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(SystemExit) as caught:
+        command.main()
+    assert caught.value.code == 130
+    assert capsys.readouterr().err == "error: interrupted\n"
+
+
+def test_importing_the_package_loads_no_module_of_the_tagger_until_used():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, topictag; print('topictag.tagger' in sys.modules); "
+        "topictag.predict; print('topictag.tagger' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True"]

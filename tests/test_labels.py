@@ -276,3 +276,14 @@ def test_a_source_of_the_users_own_is_real_text_with_one_warning(tmp_path):
 def test_a_row_without_a_paragraph_or_with_a_topic_twice_is_refused(tmp_path, extra, message):
     with pytest.raises(LabelError, match=f"mine.jsonl:2: {message}"):
         load(tmp_path, [row(1, "Gas.", ["gas"]), {**row(2), **extra}])
+
+
+def test_a_broken_link_or_a_folder_among_the_seeds_is_one_line_or_ignored(tmp_path, seed_rows):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    (seeds / "folder.txt").mkdir()
+    write_jsonl(tmp_path / "mine.jsonl", seed_rows[:2])
+    assert len(load_labels(tmp_path, TOPICS, seeds, warn=lambda m: None).ids) == 2
+    (seeds / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    with pytest.raises(LabelError, match="gone.txt: broken symbolic link; fix or remove it"):
+        load_labels(tmp_path, TOPICS, seeds, warn=lambda m: None)

@@ -11,21 +11,42 @@ from typing import TYPE_CHECKING
 
 from topictag import defaults
 from topictag.errors import InputError, LabelError, ModelError, TopictagError
-from topictag.paragraphs import Paragraph, split_paragraphs
-from topictag.tagger import (
-    ArticleResult,
-    ParagraphResult,
-    Tagger,
-    load_model,
-    predict,
-    predict_scores,
-    tag_article,
-    tag_batch,
-)
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable
+
+    from topictag.paragraphs import Paragraph, split_paragraphs
+    from topictag.tagger import (
+        ArticleResult,
+        ParagraphResult,
+        Tagger,
+        load_model,
+        predict,
+        predict_scores,
+        tag_article,
+        tag_batch,
+    )
+
+#: Names loaded from their module on first use, so that ``import topictag`` (and the command,
+#: which Ctrl-C may stop while it loads) does next to nothing.
+_LAZY = {
+    "Paragraph": "paragraphs",
+    "split_paragraphs": "paragraphs",
+    **dict.fromkeys(
+        [
+            "ArticleResult",
+            "ParagraphResult",
+            "Tagger",
+            "load_model",
+            "predict",
+            "predict_scores",
+            "tag_article",
+            "tag_batch",
+        ],
+        "tagger",
+    ),
+}
 
 __all__ = [
     "ArticleResult",
@@ -50,8 +71,15 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """``__version__``, read from the installed metadata only when asked for (importing
+    """The public API's functions and classes, from their modules on first use; and
+    ``__version__``, read from the installed metadata only when asked for (importing
     ``importlib.metadata`` costs as much as the rest of the package)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"topictag.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 

@@ -272,22 +272,26 @@ def _swap_in(tmp: Path, target: Path) -> None:
     Swaps of the same target in other processes wait for this one (:func:`replacing`)."""
     import shutil
 
-    from topictag.files import replacing
+    from topictag.files import exchange, replacing
     from topictag.processes import signals_deferred
 
     old = None
     # One swap at a time (two trainings finishing together), and never a moment without a
-    # model, not even on Ctrl-C.
+    # model, not even on Ctrl-C or kill -9: the names are exchanged in one step where the
+    # system can (Linux); elsewhere two renames leave a moment between them.
     with replacing(target), signals_deferred():
-        if target.exists():
-            old = temp_name(target, "old")
-            os.replace(target, old)
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if old is not None:
-                os.replace(old, target)  # put the previous model back
-            raise
+        if target.exists() and exchange(tmp, target):
+            old = tmp  # the previous model, now under the temporary name
+        else:
+            if target.exists():
+                old = temp_name(target, "old")
+                os.replace(target, old)
+            try:
+                os.replace(tmp, target)
+            except OSError:
+                if old is not None:
+                    os.replace(old, target)  # put the previous model back
+                raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

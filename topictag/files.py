@@ -207,6 +207,27 @@ def replacing(path: Path):
         os.close(fd)  # closing releases the lock
 
 
+def exchange(a: Path, b: Path) -> bool:
+    """Swap the names ``a`` and ``b`` (both exist) in one step, so no moment and no crash can
+    find either name missing: Linux ``renameat2`` with ``RENAME_EXCHANGE``. False where it is
+    not available (another system or C library, a file system without it); nothing changed."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_cwd, rename_exchange = -100, 2
+    done = renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), rename_exchange)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(a))
+
+
 def remove_stale(path: Path, now: float | None = None) -> list[Path]:
     """Remove the temporary files and directories named after ``path`` (see :func:`temp_name`)
     that a run killed before it could clean up left beside it: their process is gone and they

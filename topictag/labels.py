@@ -168,10 +168,17 @@ def _seed_paragraphs(seeds_dir: Path | None) -> dict[str, list[str]]:
     from topictag.inputs import read_bytes
 
     for path in sorted(Path(seeds_dir).glob("*.txt")):
+        if path.is_dir():
+            continue
         try:
             text = read_bytes(path).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
         except ValueError as exc:  # a FIFO, a device (or not UTF-8)
             raise LabelError(f"{path}: {exc}") from None
+        except FileNotFoundError:  # a broken link, or a label session's copy just removed
+            problem = "broken symbolic link" if path.is_symlink() else "removed while reading"
+            raise LabelError(f"{path}: {problem}; fix or remove it, then run this again") from None
+        except OSError as exc:
+            raise LabelError(f"{path}: cannot read ({exc.strerror or exc})") from None
         out[path.stem] = [p.text for p in split_paragraphs(text)]
     return out
 
