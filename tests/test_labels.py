@@ -287,3 +287,22 @@ def test_a_broken_link_or_a_folder_among_the_seeds_is_one_line_or_ignored(tmp_pa
     (seeds / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
     with pytest.raises(LabelError, match="gone.txt: broken symbolic link; fix or remove it"):
         load_labels(tmp_path, TOPICS, seeds, warn=lambda m: None)
+
+
+def test_rows_appended_while_the_labels_load_are_left_for_the_next_training(tmp_path, monkeypatch):
+    """A label session may append to a file between its line-by-line check and its load
+    through datasets; the rows checked are the rows trained on, with no error."""
+    import topictag.labels as labels_module
+
+    write_jsonl(tmp_path / "mine.jsonl", [row(1, "Gas.", ["gas"]), row(2, "Oil.", ["oil"])])
+    real_read = labels_module.read_with_datasets
+
+    def appended_meanwhile(path, columns):
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row(3, "Sanctions.", ["sanctions"])) + "\n")
+        return real_read(path, columns)
+
+    monkeypatch.setattr(labels_module, "read_with_datasets", appended_meanwhile)
+    data = load_labels(tmp_path, TOPICS, SEEDS, warn=lambda m: None)
+    assert data.ids == ["r1", "r2"]
+    assert data.labels == [["gas"], ["oil"]]

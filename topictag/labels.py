@@ -228,6 +228,10 @@ def load_labels(
     warn: Callable[[str], None] = _warn_stderr,
 ) -> LabelledData:
     """Load and validate every label file in ``labels_dir`` against ``topics`` and the seeds."""
+    # The rows first, then the articles: a label session copies its article before it writes
+    # a row of it, so every row read has its article on disk (read the other way round, rows
+    # appended meanwhile would name articles not yet listed).
+    scanned_files = [(path, scan_jsonl(path, LABEL_FIELDS)) for path in label_files(labels_dir)]
     seeds = _seed_paragraphs(seeds_dir)
     data = LabelledData([], [], [], [], [], list(topics))
     seen_ids: dict[str, str] = {}
@@ -236,8 +240,7 @@ def load_labels(
     labelled_seed: set[tuple[str, int]] = set()
     unchecked: dict[str, str] = {}  # article -> first row naming a paragraph of it, no file
     others: dict[str, str] = {}  # a source value of the user's -> its first row
-    for path in label_files(labels_dir):
-        scanned = scan_jsonl(path, LABEL_FIELDS)
+    for path, scanned in scanned_files:
         in_file: dict[str, tuple[int, dict]] = {}  # id -> (position, row) of its first row
         latest: dict[str, int] = {}  # id -> position in this file of the row that counts
         for position, (number, row) in enumerate(scanned):
@@ -285,6 +288,8 @@ def load_labels(
             texts.append((" ".join(row["text"].split()).lower(), row_id))
             final[row_id] = (where, sorted(set(row["labels"])))
         columns = read_with_datasets(path, ["id", "article", "text", "labels", "source"])
+        # Rows a label session appended since the scan come after the rows scanned: not read.
+        columns = {name: values[: len(scanned)] for name, values in columns.items()}
         if columns["id"] != [str(row["id"]) for _, row in scanned] and columns["id"] != [
             row["id"] for _, row in scanned
         ]:
