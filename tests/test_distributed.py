@@ -307,6 +307,39 @@ def test_unreachable_scheduler_is_one_error_and_leaves_nothing(model_dir, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl"]
 
 
+def test_a_server_that_never_answers_is_one_error_after_the_timeout(model_dir, tmp_path):
+    """It takes the connection and says nothing: the client's own constructor waited minutes
+    past its timeout."""
+    import socket
+    import time
+
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", [{"text": "Gas flows to Europe."}])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+        start = time.monotonic()
+        with pytest.raises(TopictagError, match="did not answer within 1 s"):
+            tag_corpus_distributed(
+                corpus, tmp_path / "o.jsonl", address, model=model_dir, timeout=1
+            )
+    assert time.monotonic() - start < 30
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl"]
+
+
+@pytest.mark.parametrize("address", ["tls://127.0.0.1:9", "nonsense"])
+def test_an_address_the_client_cannot_use_is_one_error_at_once(model_dir, tmp_path, address):
+    """A protocol it cannot use (tls without certificates) raised a TypeError, and the half-made
+    client then held the exit for 60 s."""
+    import time
+
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", [{"text": "Gas flows to Europe."}])
+    start = time.monotonic()
+    with pytest.raises(TopictagError, match=f"{address}: cannot reach the Dask scheduler"):
+        tag_corpus_distributed(corpus, tmp_path / "o.jsonl", address, model=model_dir, timeout=1)
+    assert time.monotonic() - start < 20
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [

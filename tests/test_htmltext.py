@@ -170,3 +170,13 @@ def test_a_page_too_large_for_trafilatura_gets_the_plain_extractor(monkeypatch):
 def test_any_markup_gives_blank_line_separated_paragraphs(parts):
     text = html_to_text("".join(parts))
     assert text == "" or all(block and block == block.strip() for block in text.split("\n\n"))
+
+
+def test_an_xhtml_page_with_an_xml_declaration_is_html():
+    """On stdin or in a .txt file nothing else says it is a page: its start must."""
+    page = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!-- saved -->\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml"><body><p>Sanctions.</p></body></html>'
+    )
+    assert looks_like_html(page)
+    assert not looks_like_html('<?xml version="1.0"?><rss><channel></channel></rss>')

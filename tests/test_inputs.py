@@ -251,3 +251,11 @@ def test_a_file_keeps_its_name_as_given(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "-").write_text("Gas.")
     assert read_file("./-").source == "./-"
+
+
+def test_a_html_file_without_a_tag_is_plain_text_with_its_paragraphs(tmp_path):
+    (tmp_path / "saved.html").write_text("Gas flows rose.\n\nOil prices fell.\n\nTalks went on.")
+    article = read_file(tmp_path / "saved.html")
+    assert article.text == "Gas flows rose.\n\nOil prices fell.\n\nTalks went on."
+    (tmp_path / "page.html").write_text("<p>Gas flows rose.</p>\n\n<p>Oil prices fell.</p>")
+    assert read_file(tmp_path / "page.html").text == "Gas flows rose.\n\nOil prices fell."

@@ -223,3 +223,16 @@ def test_arrays_that_do_not_fit_the_topics_are_a_model_error(model_dir, edit, me
     edit(arrays)
     with pytest.raises(ModelError, match=message):
         PortableModel(settings, arrays)
+
+
+def test_the_python_functions_refuse_an_article_of_too_many_paragraphs_too(model_dir):
+    """600,000 one-word lines took 970 MB through tag_article; the limit is the command's."""
+    from topictag.defaults import MAX_ARTICLE_PARAGRAPHS
+
+    text = "gas\n" * (MAX_ARTICLE_PARAGRAPHS + 1)
+    with pytest.raises(InputError, match=f"{MAX_ARTICLE_PARAGRAPHS + 1:,} paragraphs"):
+        tag_article(text, model=model_dir)
+    with pytest.raises(InputError):
+        predict(text, model=model_dir)
+    lifted = Tagger.load(model_dir).tag("gas\n" * 3, max_paragraphs=None)
+    assert len(lifted.paragraphs) == 3

@@ -320,14 +320,7 @@ def _client(scheduler, timeout: float):
     if not isinstance(scheduler, str):
         yield scheduler
         return
-    from distributed import Client
-
-    try:
-        client = Client(scheduler, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise TopictagError(
-            f"{scheduler}: cannot reach the Dask scheduler ({_brief(exc)})"
-        ) from None
+    client = _connect(scheduler, timeout)
     try:
         try:
             client.wait_for_workers(1, timeout=timeout)
@@ -339,6 +332,55 @@ def _client(scheduler, timeout: float):
         yield client
     finally:
         client.close()
+
+
+def _connect(scheduler: str, timeout: float):
+    """A ``distributed.Client`` of ``scheduler``, or one error line. Made in a thread of its
+    own and waited for ``timeout`` seconds and a few more: a server that takes the connection
+    and never answers held the client's own constructor past its timeout (minutes). Any
+    failure to build it (an address of a protocol it lacks: tls without certificates, ucx)
+    is a line too, not a traceback."""
+    import threading
+
+    from distributed import Client
+
+    made: dict = {}
+
+    def connect() -> None:
+        try:
+            made["client"] = Client(scheduler, timeout=timeout, set_as_default=False)
+        except Exception as exc:  # noqa: BLE001 - every way of failing is one line
+            made["error"] = exc
+
+    thread = threading.Thread(target=connect, name="topictag-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + 5.0)
+    if thread.is_alive():
+        raise TopictagError(
+            f"{scheduler}: the Dask scheduler did not answer within {timeout:g} s "
+            "(is it a Dask scheduler?)"
+        )
+    if "error" in made:
+        _discard_half_built(made["error"], Client)
+        raise TopictagError(
+            f"{scheduler}: cannot reach the Dask scheduler ({_brief(made['error'])})"
+        )
+    return made["client"]
+
+
+def _discard_half_built(exc: BaseException, client_type) -> None:
+    """Stop the client a failed constructor left behind (found in the frames of ``exc``):
+    garbage-collected as it is, it waits 60 s at exit to close a connection that never was,
+    then prints a traceback."""
+    tb = exc.__traceback__
+    while tb is not None:
+        client = tb.tb_frame.f_locals.get("self")
+        if isinstance(client, client_type):
+            client.status = "closed"  # what close() checks: nothing left to close
+            with contextlib.suppress(Exception):
+                client._loop_runner.stop()
+        tb = tb.tb_next
+    exc.__traceback__ = None
 
 
 def _submit(client, job: _Job, parts: list[_Part], model_ref) -> list:

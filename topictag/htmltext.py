@@ -51,7 +51,10 @@ BLOCK = frozenset(
 )
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0]+")
-_HTML_START = re.compile(r"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
+#: A page's start: an XML declaration (XHTML) and comments may come before its doctype or tag.
+_HTML_START = re.compile(
+    r"\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S
+)
 _BLOCK_TAG = re.compile(r"<(p|div|article|section|h[1-6]|li|br)\b", re.I)
 _WORD = re.compile(r"[^\W_]")  # a letter or digit
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -125,6 +126,8 @@ def _refuse_utf16_without_bom(sample: bytes, name: str) -> None:
             )
 
 
+_TAG = re.compile(r"<[A-Za-z!/?]")
+
 _MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x7fELF", b"\x1f\x8b")
 
 
@@ -136,6 +139,10 @@ def _looks_binary(sample: bytes) -> bool:
 
 
 def _as_article(source: str, text: str, warnings: list[str], html: bool) -> Article:
+    """The article of a text; HTML (``html``: by the file's suffix, or by its start) turned
+    into the text of its main content. A ``.html`` file without a single tag is plain text
+    saved under that name: read as HTML, its blank lines, and so its paragraphs, would go."""
+    html = html and _TAG.search(text[:65536]) is not None
     if html or looks_like_html(text):
         if too_large_for_main_text(text):
             warnings.append(f"{'<stdin>' if source == '-' else source}: {TOO_LARGE_FOR_MAIN_TEXT}")

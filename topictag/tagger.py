@@ -121,14 +121,14 @@ class Tagger:
         text: str,
         source: str | None = None,
         explain: bool = False,
-        max_paragraphs: int | None = None,
+        max_paragraphs: int | None = defaults.MAX_ARTICLE_PARAGRAPHS,
     ) -> ArticleResult:
         """Split ``text`` into paragraphs and tag each; the article gets any paragraph's topic.
 
         With ``explain``, each paragraph's ``evidence`` gives, for every topic it was given,
         the terms that pushed that topic up most (``topictag.explain.evidence``). A text of
-        more than ``max_paragraphs`` paragraphs is refused (:class:`InputError`) before any is
-        scored: their results would not fit in memory.
+        more than ``max_paragraphs`` paragraphs (None: no limit) is refused
+        (:class:`InputError`) before any is scored: their results would not fit in memory.
         """
         text = _text(text)
         if max_paragraphs is not None and text.count("\n") + text.count("\r") >= max_paragraphs:
