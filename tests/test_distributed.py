@@ -356,3 +356,23 @@ def test_cli_usage_errors(use_model, tmp_path, monkeypatch, args, named):
     result = CliRunner().invoke(app, ["tag", *args])
     assert result.exit_code == 2, result.output
     assert named in result.stderr and result.stderr.startswith("error: ")
+
+
+def test_a_scheduler_lost_while_waiting_for_a_worker_is_one_error(monkeypatch):
+    import topictag.distributed as distributed_module
+
+    class Lost:
+        closed = False
+
+        def wait_for_workers(self, n, timeout):
+            raise OSError("Timed out trying to connect to tcp://127.0.0.1:9 after 30 s")
+
+        def close(self):
+            self.closed = True
+
+    lost = Lost()
+    monkeypatch.setattr(distributed_module, "_connect", lambda scheduler, timeout: lost)
+    with pytest.raises(TopictagError, match="lost the Dask scheduler while waiting for a worker"):
+        with distributed_module._client("tcp://127.0.0.1:9", 1.0):
+            pass
+    assert lost.closed

@@ -329,6 +329,10 @@ def _client(scheduler, timeout: float):
                 f"{scheduler}: no worker joined the Dask scheduler within {timeout:g} s; "
                 f"start some with: dask worker {scheduler}"
             ) from None
+        except OSError as exc:  # the scheduler went away meanwhile
+            raise TopictagError(
+                f"{scheduler}: lost the Dask scheduler while waiting for a worker ({_brief(exc)})"
+            ) from None
         yield client
     finally:
         client.close()
