@@ -166,6 +166,19 @@ def _in_model(path: Path, model: Path | None) -> Path | None:
     return model_dir if model_dir == where or model_dir in where.parents else None
 
 
+def _refuse_overwriting_inputs(output: Path | None, source: Path, model: Path | None) -> None:
+    """A usage error (exit 2) for an ``--output`` that would write over what the command
+    reads: its input file (also through a link), or anything in the model directory."""
+    if output is None or str(output) == "-":
+        return
+    from topictag.batch import output_is_input
+
+    if output_is_input(source, output):
+        raise _fail(f"--output {output} is the input file; write to another file", 2)
+    if model_dir := _in_model(output, model):
+        raise _fail(f"--output {output} is in the model directory {model_dir}; write elsewhere", 2)
+
+
 def friendly(command):
     """Turn library errors into one line on stderr and exit code 1; Ctrl-C into exit 130."""
 
@@ -417,16 +430,13 @@ def _tag_corpus(
 ) -> None:
     """``tag --input``: one JSON line of summary (on stderr when the rows go to stdout); exit 1
     if a row was skipped. With ``--scheduler``, on a Dask cluster (``topictag.distributed``)."""
-    from topictag.batch import fixed_mmap_threshold, output_is_input, tag_corpus
+    from topictag.batch import fixed_mmap_threshold, tag_corpus
 
     if corpus is None:
         raise _fail("--output writes a tagged corpus: give the corpus with --input CORPUS", 2)
     if paths:
         raise _fail("give article paths, or --input CORPUS (with --output), not both", 2)
-    if output is not None and str(output) != "-" and output_is_input(corpus, output):
-        raise _fail(f"--output {output} is the input file; write to another file", 2)
-    if output is not None and str(output) != "-" and (model_dir := _in_model(output, model)):
-        raise _fail(f"--output {output} is in the model directory {model_dir}; write elsewhere", 2)
+    _refuse_overwriting_inputs(output, corpus, model)
     options = {"text_field": text_field, "on_error": on_error.value, "model": model}
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", defaults.ARROW_MEMORY_POOL)
     fixed_mmap_threshold()  # this process only reads, hands out and writes chunks
@@ -756,18 +766,14 @@ def report(
 
     Rows without a usable date are counted and named (stderr and the page), not dropped.
     """
-    from topictag.batch import output_is_input
     from topictag.files import not_replaceable
     from topictag.trends import corpus_trends
     from topictag.trends_page import html_page, json_text, write_pngs, write_text
 
     to_file = output is not None and str(output) != "-"
-    if to_file and output_is_input(tagged, output):
-        raise _fail(f"--output {output} is the input file; write to another file", 2)
-    for option, path in (("--output", output if to_file else None), ("--png", png)):
-        if path is not None and (model_dir := _in_model(path, model)):
-            problem = f"is in the model directory {model_dir}; write elsewhere"
-            raise _fail(f"{option} {path} {problem}", 2)
+    _refuse_overwriting_inputs(output, tagged, model)
+    if png is not None and (model_dir := _in_model(png, model)):
+        raise _fail(f"--png {png} is in the model directory {model_dir}; write elsewhere", 2)
     if to_file and not output.parent.is_dir():  # before reading the whole corpus
         raise _fail(f"{output}: no such directory: {output.parent}")
     if to_file and (problem := not_replaceable(output)):
