@@ -72,6 +72,31 @@ def test_bad_options_are_usage_errors(runner, bad):
     assert runner.invoke(app, ["tag", str(SEED_FILES[0]), bad]).exit_code == 2
 
 
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["info", "--top-terms", "abc"], "'abc' is not a valid int"),
+        (["tag", "--formt", "json", "x"], "No such option: --formt"),
+        (["nocommand"], "No such command 'nocommand'"),
+        (["report", "--top", "1000", "x"], "1000 is not in the range"),
+        (["tag", "--format"], "requires an argument"),
+    ],
+)
+def test_a_usage_error_is_one_error_line_naming_the_help(runner, args, says):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: ") and says in line
+    assert "Usage:" not in line and "─" not in line
+
+
+def test_no_command_shows_the_help(runner):
+    result = runner.invoke(app, [])
+    assert result.exit_code == 2
+    assert "Commands" in result.output and "error" not in result.output
+
+
 def test_missing_file_is_one_line_and_others_still_tagged(runner, tmp_path):
     result = runner.invoke(
         app, ["tag", str(tmp_path / "nope.txt"), str(SEED_FILES[0]), "-f", "jsonl"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 
 from topictag import defaults
 from topictag.errors import InputError, TopictagError, counted, one_line
@@ -42,6 +43,42 @@ def _write_failure(exc: OSError) -> str:
     except (OSError, ValueError, AttributeError):  # no file descriptor (a test harness)
         pass
     return f"{exc.filename or '<stdout>'}: cannot write ({exc.strerror})"
+
+
+def _click_class(name: str) -> type:
+    """One of click's exception classes, found through typer's ``BadParameter`` (typer 0.28
+    carries its own copy of click, earlier versions use click itself)."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+class _Group(typer.core.TyperGroup):
+    """The command group; a wrong option or argument is one ``error:`` line (exit 2) naming
+    the help to read, not typer's boxed usage text."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _click_class("ClickException") as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # the help, already shown
+                sys.exit(exc.exit_code)
+            if isinstance(exc, _click_class("UsageError")):
+                typer.echo(f"error: {one_line(usage_error(exc))}", err=True)
+            else:
+                typer.echo(f"error: {one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_error(exc) -> str:
+    """A click usage error as one line: its message, then the help to read."""
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
+    return f"{exc.format_message()}{where}"
 
 
 class _App(typer.Typer):
@@ -77,6 +114,7 @@ class _App(typer.Typer):
 app = _App(
     help="Tag English energy-geopolitics news with topics (gas, oil, transport corridor, "
     "diplomacy, sanctions, or your own).",
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode="markdown",
@@ -137,6 +175,22 @@ def _not_nan(value: float | None) -> float | None:
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"error: {one_line(message)}", err=True)
     return typer.Exit(code)
+
+
+#: The file name endings of each report format; a name with another ending is refused.
+_REPORT_SUFFIXES = {"html": (".html", ".htm"), "json": (".json",)}
+
+
+def _wrong_suffix(output: Path, fmt: ReportFormat) -> str | None:
+    """Why ``output`` is the wrong name for a report in ``fmt``, or None: ``report.pdf`` would
+    hold an HTML page. A name without an ending is the user's choice."""
+    suffix = output.suffix.lower()
+    wanted = _REPORT_SUFFIXES[fmt.value]
+    if not suffix or suffix in wanted:
+        return None
+    other = next((f for f, ends in _REPORT_SUFFIXES.items() if suffix in ends), None)
+    hint = f", or --format {other}" if other else ""
+    return f"{output}: --format {fmt.value} writes {fmt.value.upper()}; name it {wanted[0]}{hint}"
 
 
 def _unmakeable_directory(path: Path) -> str | None:
@@ -647,7 +701,10 @@ def label(
     ] = None,
     order: Annotated[
         Order,
-        typer.Option(help="uncertain: paragraphs the model is least sure of first; document."),
+        typer.Option(
+            help="uncertain: paragraphs the model is least sure of first; document: in the "
+            "order of the text."
+        ),
     ] = Order.uncertain,
     topics: Annotated[
         list[str] | None,
@@ -774,6 +831,8 @@ def report(
     _refuse_overwriting_inputs(output, tagged, model)
     if png is not None and (model_dir := _in_model(png, model)):
         raise _fail(f"--png {png} is in the model directory {model_dir}; write elsewhere", 2)
+    if to_file and (problem := _wrong_suffix(output, fmt)):
+        raise _fail(problem, 2)
     if to_file and not output.parent.is_dir():  # before reading the whole corpus
         raise _fail(f"{output}: no such directory: {output.parent}")
     if to_file and (problem := not_replaceable(output)):
