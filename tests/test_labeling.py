@@ -12,6 +12,8 @@ import sys
 import numpy as np
 import pytest
 from conftest import SEEDS, TEST_GRID
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from topictag import Tagger, files, labeling
@@ -87,7 +89,7 @@ def item(i, suggested=(), stored=None):
 
 def test_accepting_the_suggestion_is_one_key():
     session = Session([item(0, ["gas", "diplomacy"]), item(1)], TOPICS)
-    row = session.handle("\n")
+    [row] = session.handle("\n")
     assert row == {
         "id": "a-p00",
         "article": "a",
@@ -102,14 +104,14 @@ def test_accepting_the_suggestion_is_one_key():
 def test_digits_toggle_topics_in_topic_file_order():
     session = Session([item(0, ["gas"])], TOPICS)
     for key in "514":  # sanctions on, gas off, diplomacy on
-        assert session.handle(key) is None
-    assert session.handle("a")["labels"] == ["diplomacy", "sanctions"]
+        assert session.handle(key) == []
+    assert session.handle("a")[0]["labels"] == ["diplomacy", "sanctions"]
 
 
 def test_skip_writes_nothing_and_quit_stops():
     session = Session([item(0, ["gas"]), item(1)], TOPICS)
-    assert session.handle("s") is None and session.pos == 1
-    assert session.handle("q") is None and session.finished
+    assert session.handle("s") == [] and session.pos == 1
+    assert session.handle("q") == [] and session.finished
     assert session.counts["skipped"] == 1
 
 
@@ -118,10 +120,10 @@ def test_back_to_an_answered_paragraph_appends_a_correction():
     session.handle("\n")
     session.handle("b")
     assert session.pos == 0 and session.labels() == ["gas"]
-    assert session.handle("\n") is None  # unchanged: nothing to write
+    assert session.handle("\n") == []  # unchanged: nothing to write
     session.handle("b")
     session.handle("2")
-    row = session.handle("\n")
+    [row] = session.handle("\n")
     assert row["labels"] == ["gas", "oil"] and row["supersedes"] is True
     assert row["id"] == "a-p00"
     assert session.counts == {"added": 1, "corrected": 1, "skipped": 0, "kept": 1}
@@ -131,8 +133,72 @@ def test_back_to_a_skipped_paragraph_writes_a_plain_row():
     session = Session([item(0, ["gas"]), item(1)], TOPICS)
     session.handle("s")
     session.handle("b")
-    row = session.handle("a")
+    [row] = session.handle("a")
     assert row["labels"] == ["gas"] and "supersedes" not in row
+
+
+def twin(i, text, suggested=(), stored=None):
+    """item(i) with the text ``text``."""
+    it = item(i, suggested, stored)
+    it.row["text"] = text
+    return it
+
+
+def test_a_text_answered_earlier_in_the_session_opens_with_that_answer():
+    session = Session([twin(0, "Read more:  x"), twin(1, "read more: X", ["gas"])], TOPICS)
+    session.handle("2")
+    session.handle("\n")
+    assert session.labels() == ["oil"]  # not the suggestion, gas: the answer to the same text
+    [row] = session.handle("\n")
+    assert row["labels"] == ["oil"]
+
+
+def test_changing_an_answer_changes_every_paragraph_of_the_same_text():
+    session = Session([twin(0, "Same."), twin(1, "Other."), twin(2, "Same.")], TOPICS)
+    for key in ("2", "\n", "\n", "\n"):  # oil, nothing, oil (opened with oil)
+        session.handle(key)
+    assert [it.stored for it in session.items] == [["oil"], [], ["oil"]]
+    session.handle("b")
+    session.handle("2")  # oil off: no topic
+    rows = session.handle("\n")
+    assert [(r["id"], r["labels"], r.get("supersedes")) for r in rows] == [
+        ("a-p02", [], True),
+        ("a-p00", [], True),
+    ]
+    assert "also changed 1 paragraph with the same text" in session.message
+    assert session.counts == {"added": 3, "corrected": 2, "skipped": 0, "kept": 0}
+
+
+def test_an_answer_against_a_row_on_file_with_the_same_text_is_refused():
+    on_file = {"same.": ("other-p03", ["sanctions"])}
+    session = Session([twin(0, "Same.", ["gas"]), twin(1, "Else.")], TOPICS, on_file=on_file)
+    assert session.labels() == ["sanctions"]  # the answer on file, not the suggestion
+    session.handle("1")  # gas as well
+    assert session.handle("\n") == [] and session.pos == 0
+    assert "other-p03" in session.message and "sanctions" in session.message
+    session.handle("1")
+    [row] = session.handle("\n")
+    assert row["labels"] == ["sanctions"] and session.pos == 1
+
+
+@given(
+    texts=st.lists(st.sampled_from(["A.", "a.", "B.", " b. "]), min_size=1, max_size=6),
+    keys_=st.lists(st.sampled_from(["1", "2", "\n", "b", "s"]), max_size=30),
+)
+def test_no_sequence_of_keys_gives_one_text_two_answers(texts, keys_):
+    """What training refuses (one text, two answers) the session cannot write."""
+    session = Session([twin(i, t) for i, t in enumerate(texts)], TOPICS)
+    latest: dict[str, list[str]] = {}
+    for key in keys_:
+        for row in session.handle(key):
+            latest[row["id"]] = sorted(row["labels"])
+    answers: dict[str, set] = {}
+    for it in session.items:
+        if it.id in latest:
+            answers.setdefault(" ".join(it.row["text"].split()).lower(), set()).add(
+                tuple(latest[it.id])
+            )
+    assert all(len(a) == 1 for a in answers.values())
 
 
 def test_the_end_screen_allows_back_and_finish():

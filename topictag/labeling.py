@@ -32,18 +32,15 @@ from topictag import defaults
 from topictag.defaults import MAX_ARTICLE_BYTES
 from topictag.errors import InputError, LabelError, TopictagError, WriteError, counted
 from topictag.files import cannot_write, fsync_dir, kind, read_regular, write_all, write_atomic
-from topictag.labels import AUTHORED, DEV_FILE, SUPERSEDES, latest_rows, scan_jsonl
+from topictag.labels import AUTHORED, DEV_FILE, SUPERSEDES, latest_rows, scan_jsonl, text_key
 from topictag.paragraphs import split_paragraphs
 from topictag.processes import signals_deferred
-from topictag.topics import add_topic, load_topics
+from topictag.topics import add_topic, bad_name_characters, load_topics
 
 #: Where ``label`` appends its rows, in the labels directory.
 LABEL_FILE = "seeds.jsonl"
 #: The key of each topic, in topic-file order (a, b, h, q, s are commands): 57 topics at most.
 TOPIC_KEYS = "1234567890cdefgijklmnoprtuvwxyz" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-#: Characters a topic name added with --topics may not hold: they would split or break the
-#: lists ("gas, oil"), quoted values and Markdown tables that show topic names.
-TOPIC_NAME_FORBIDDEN = ',"\\|'
 ACCEPT_KEYS = ("\n", "\r", "a")
 SKIP, BACK, QUIT = "s", "b", "q"
 #: Evidence terms shown per suggested topic.
@@ -148,6 +145,19 @@ def current_rows(labels_dir: Path) -> dict[str, tuple[Path, dict]]:
     return out
 
 
+def answers_on_file(
+    rows: dict[str, tuple[Path, dict]], items: Sequence[Item]
+) -> dict[str, tuple[str, list[str]]]:
+    """text_key -> (id, labels) of the rows on file that are not ``items``: the answers a
+    session must agree with."""
+    ours = {item.id for item in items}
+    out: dict[str, tuple[str, list[str]]] = {}
+    for row_id, (_, row) in rows.items():
+        if row_id not in ours:
+            out.setdefault(text_key(str(row["text"])), (row_id, list(row["labels"])))
+    return out
+
+
 # -- the session ------------------------------------------------------------------------------
 
 
@@ -175,10 +185,18 @@ class Item:
 class Session:
     """Where the user is, what is selected, and the row each answer adds; no I/O."""
 
-    def __init__(self, items: Sequence[Item], topics: Sequence[str], title: str = ""):
+    def __init__(
+        self,
+        items: Sequence[Item],
+        topics: Sequence[str],
+        title: str = "",
+        on_file: dict[str, tuple[str, list[str]]] | None = None,
+    ):
         self.items = list(items)
         self.topics = list(topics)
         self.title = title
+        #: text_key -> (id, labels) of rows on file that are not items of this session.
+        self.on_file = dict(on_file or {})
         if len(self.topics) > len(TOPIC_KEYS):
             raise LabelError(
                 f"{len(self.topics)} topics, but label has keys for {len(TOPIC_KEYS)}; label "
@@ -200,11 +218,27 @@ class Session:
         return self.pos >= len(self.items)
 
     def _initial(self) -> set[str]:
+        """The selection a paragraph opens with: its answer on file, else the answer already
+        given to the same text, else the model's suggestion."""
         item = self.current
         if item is None:
             return set()
-        start = item.stored if item.stored is not None else item.suggested
+        start = item.stored
+        if start is None:
+            same = self._same_text(item)
+            start = same[0][1] if same else item.suggested
         return {t for t in start if t in self.topics}
+
+    def _same_text(self, item: Item) -> list[tuple[str, list[str]]]:
+        """(id, labels) of the answers given to ``item``'s text elsewhere: on file first,
+        then in this session."""
+        key = text_key(item.row["text"])
+        out = [self.on_file[key]] if key in self.on_file else []
+        return out + [
+            (other.id, other.stored)
+            for other in self.items
+            if other is not item and other.stored is not None and text_key(other.row["text"]) == key
+        ]
 
     def _move(self, pos: int) -> None:
         self.pos = pos
@@ -214,8 +248,8 @@ class Session:
         """The selected topics, in topic-file order."""
         return [t for t in self.topics if t in self.selection]
 
-    def handle(self, key: str) -> dict | None:
-        """Apply one key; return the row to append, if the key produced one."""
+    def handle(self, key: str) -> list[dict]:
+        """Apply one key; return the rows to append (none for most keys)."""
         self.message = ""
         if key == QUIT:
             self.finished = True
@@ -238,25 +272,54 @@ class Session:
             self.selection ^= {self.keys[key]}
         elif key.strip():
             self.message = f"no command on key {key!r}"
-        return None
+        return []
 
-    def accept(self) -> dict | None:
-        """Take the selection as the current paragraph's labels and go on. The row to append:
-        a new row, a correction when the paragraph had other labels on file, else None."""
+    def accept(self) -> list[dict]:
+        """Take the selection as the current paragraph's labels and go on. The rows to append:
+        a new row, or a correction when the paragraph had other labels on file; and a
+        correction of every other paragraph of the session with the same text, which takes
+        the same answer (training refuses one text with two answers).
+
+        An answer that differs from a row on file with the same text, outside the session, is
+        refused: that row is fixed where it is, not here."""
         item = self.current
         assert item is not None
         labels = self.labels()
+        key = text_key(item.row["text"])
+        if key in self.on_file and set(self.on_file[key][1]) != set(labels):
+            row_id, theirs = self.on_file[key]
+            self.message = (
+                f"the same text is {row_id} on file, labelled {', '.join(theirs) or '(no topic)'}:"
+                " answer it the same, or fix that row first (--review, or in its file)"
+            )
+            return []
+        rows = [row for row in [self._answer(item, labels)] if row is not None]
+        twins = [
+            other
+            for other in self.items
+            if other is not item
+            and other.stored is not None
+            and set(other.stored) != set(labels)
+            and text_key(other.row["text"]) == key
+        ]
+        rows += [self._answer(other, labels) for other in twins]
+        self._move(self.pos + 1)
+        if twins:
+            self.message = f"also changed {counted(len(twins), 'paragraph')} with the same text"
+        return rows
+
+    def _answer(self, item: Item, labels: list[str]) -> dict | None:
+        """Record ``labels`` as ``item``'s answer; the row that writes it, if one is needed."""
         row = None
         if item.stored is None:
             row = {**item.row, "labels": labels}
             self.counts["added"] += 1
-        elif labels != item.stored:
+        elif set(labels) != set(item.stored):
             row = {**item.row, "labels": labels, SUPERSEDES: True}
             self.counts["corrected"] += 1
         else:
             self.counts["kept"] += 1
         item.stored = labels
-        self._move(self.pos + 1)
         return row
 
 
@@ -354,8 +417,7 @@ def run(
                 out(("\x1b[H\x1b[2J" if clear else "\n") + render(session))
                 for key in keys.read():
                     with signals_deferred():  # an answer is counted only once it is written
-                        row = session.handle(key)
-                        if row is not None:
+                        for row in session.handle(key):
                             append(row)
                     if session.finished:
                         break
@@ -372,13 +434,12 @@ def run(
 
 def parse_topic(spec: str) -> tuple[str, str]:
     """``"name=definition"`` -> (name, definition); a name with a character of
-    ``TOPIC_NAME_FORBIDDEN`` or a control character is refused."""
+    ``topics.NAME_FORBIDDEN`` or a control character is refused."""
     name, sep, definition = spec.partition("=")
     if not sep or not name.strip() or not definition.strip():
         raise LabelError(f"--topics {spec!r}: expected name=definition")
     name = name.strip()
-    bad = sorted({c for c in name if c in TOPIC_NAME_FORBIDDEN or not c.isprintable()})
-    if bad:
+    if bad := bad_name_characters(name):
         raise LabelError(
             f"--topics {spec!r}: a topic name cannot contain {' '.join(map(repr, bad))}"
         )
@@ -588,7 +649,7 @@ def _label_session(
     if len(todo) < len(items):
         notes.append(f"resuming: {len(items) - len(todo)} of {len(items)} paragraphs labelled")
     path = labels_path / LABEL_FILE
-    session = Session(todo, topics, title=f"{seed.stem}, {order} order")
+    session = Session(todo, topics, f"{seed.stem}, {order} order", answers_on_file(rows, todo))
     session.message = "\n  ".join(notes)  # shown on the first screen
     if not todo:
         out(f"all {len(items)} paragraphs of {seed.stem} have labels (fix them with --review)")
@@ -744,7 +805,8 @@ def review_labels(
         for d in found
     ]
     files = {d.row["id"]: d.path for d in found}
-    session = Session(items, topics, title="review")
+    on_file = answers_on_file(current_rows(labels_path), items)
+    session = Session(items, topics, "review", on_file)
     if items:
         keys = keys or Keys()
         run(session, lambda row: append_row(files[row["id"]], row), keys, out, _is_tty(sys.stdout))

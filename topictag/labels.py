@@ -153,6 +153,12 @@ def read_with_datasets(path: Path, columns: Sequence[str]) -> dict[str, list]:
     return {name: ds[name] if name in ds.column_names else [None] * len(ds) for name in columns}
 
 
+def text_key(text: str) -> str:
+    """What makes two label rows the same text: equal but for case and whitespace. One text
+    may have only one answer."""
+    return " ".join(text.split()).lower()
+
+
 def check_labels(path: Path, number: int, row: dict, allowed: Sequence[str]) -> None:
     """Raise if a row names a topic outside ``allowed``."""
     for name in row["labels"]:
@@ -285,7 +291,7 @@ def load_labels(
                 labelled_seed.add((article, index))
             elif "paragraph" in row:
                 unchecked.setdefault(article, where)
-            texts.append((" ".join(row["text"].split()).lower(), row_id))
+            texts.append((text_key(row["text"]), row_id))
             final[row_id] = (where, sorted(set(row["labels"])))
         columns = read_with_datasets(path, ["id", "article", "text", "labels", "source"])
         # Rows a label session appended since the scan come after the rows scanned: not read.
