@@ -25,9 +25,27 @@ def test_shipped_topics_have_names_and_definitions():
 
 def test_add_topic_appends_once(tmp_path):
     (tmp_path / "topics.toml").write_text('[[topic]]\nname = "gas"\ndefinition = "Gas."\n')
-    add_topic(tmp_path, 'nuclear "power"', "Nuclear power plants.")
-    add_topic(tmp_path, 'nuclear "power"', "Again.")
-    assert [t.name for t in load_topics(tmp_path)] == ["gas", 'nuclear "power"']
+    add_topic(tmp_path, "nuclear power", "Nuclear power plants.")
+    add_topic(tmp_path, "nuclear power", "Again.")
+    assert [t.name for t in load_topics(tmp_path)] == ["gas", "nuclear power"]
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ('nuclear "power"', "cannot contain '\"'"),
+        ("gas, oil", "cannot contain ','"),
+        ("a|b", "cannot contain '|'"),
+        ("GAS", "differs from 'gas' in case only"),
+        (" x", "surrounding space"),
+    ],
+)
+def test_add_topic_refuses_a_name_the_file_could_not_hold(tmp_path, name, message):
+    path = tmp_path / "topics.toml"
+    path.write_text('[[topic]]\nname = "gas"\ndefinition = "Gas."\n')
+    with pytest.raises(LabelError, match=message):
+        add_topic(tmp_path, name, "Anything.")
+    assert path.read_text() == '[[topic]]\nname = "gas"\ndefinition = "Gas."\n'
 
 
 @pytest.mark.parametrize(
@@ -40,6 +58,8 @@ def test_add_topic_appends_once(tmp_path):
         ('[[topic]]\nname = "Gas"\n[[topic]]\nname = "gas"\n', "differs from 'Gas' in case only"),
         ('[[topic]]\nname = "gas "\n', "control character or surrounding space"),
         ('[[topic]]\nname = "g\\tas"\n', "control character or surrounding space"),
+        ('[[topic]]\nname = "gas, oil"\n', "cannot contain ','"),
+        ('[[topic]]\nname = "a\\"b"\n', "cannot contain '\"'"),
     ],
 )
 def test_bad_topic_files(tmp_path, content, message):
@@ -72,13 +92,20 @@ def test_a_topic_file_that_is_not_a_file_is_one_line(tmp_path, kind):
 )
 def test_any_definition_and_printable_name_round_trip_through_the_file(name, definition):
     """A carriage return or DEL pasted into a definition is escaped, not written raw (which
-    made topics.toml unreadable for every later command); whitespace runs become one space."""
+    made topics.toml unreadable for every later command); whitespace runs become one space.
+    A name the file could not hold is refused and the file left alone."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "topics.toml").write_text('[[topic]]\nname = "gas"\ndefinition = "Gas."')
-        add_topic(folder, name, definition)
+        try:
+            add_topic(folder, name, definition)
+        except LabelError:
+            unprintable = not name.isprintable()
+            assert set(name) & set(',"\\|') or unprintable or name.casefold() == "gas"
+            assert [t.name for t in load_topics(folder)] == ["gas"]
+            return
         topics = load_topics(folder)
     if name == "gas":
         return

@@ -9,6 +9,23 @@ from pathlib import Path
 from topictag.errors import LINE_BREAKING, LabelError
 
 TOPICS_FILE = "topics.toml"
+#: Characters a topic name may not hold: they would split or break the lists ("gas, oil"),
+#: quoted values and Markdown tables that show topic names. Control characters neither.
+NAME_FORBIDDEN = ',"\\|'
+
+
+def bad_name_characters(name: str) -> list[str]:
+    """The characters of ``name`` a topic name may not hold, sorted (none: an empty list)."""
+    return sorted({c for c in name if c in NAME_FORBIDDEN or not c.isprintable()})
+
+
+def name_problem(name: str) -> str | None:
+    """What is wrong with ``name`` as a topic name, or None."""
+    if name != name.strip() or any(c in LINE_BREAKING for c in name):
+        return "has a control character or surrounding space"
+    if bad := bad_name_characters(name):
+        return f"cannot contain {' '.join(map(repr, bad))}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -50,10 +67,8 @@ def load_topics(labels_dir: Path) -> list[Topic]:
         name = entry.get("name") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name.strip():
             raise LabelError(f"{path}: topic {n} has no name")
-        if name != name.strip() or any(c in LINE_BREAKING for c in name):
-            raise LabelError(
-                f"{path}: topic name {name!r} has a control character or surrounding space"
-            )
+        if problem := name_problem(name):
+            raise LabelError(f"{path}: topic name {name!r} {problem}")
         same = [t.name for t in topics if t.name.casefold() == name.casefold()]
         if same:
             twice = (
@@ -67,13 +82,19 @@ def load_topics(labels_dir: Path) -> list[Topic]:
 def add_topic(labels_dir: Path, name: str, definition: str) -> None:
     """Add a topic to the topic file (used when a user labels with a new topic): the file is
     rewritten whole (:func:`topictag.files.write_atomic`), so a full disk leaves it as it was.
-    The definition's line breaks and other whitespace become single spaces."""
+    The definition's line breaks and other whitespace become single spaces; a name that
+    :func:`load_topics` would refuse is refused here, before the file is written."""
     from topictag.errors import WriteError
     from topictag.files import cannot_write, read_regular, write_atomic
 
     path = Path(labels_dir) / TOPICS_FILE
-    if name in {t.name for t in load_topics(labels_dir)}:
+    names = [t.name for t in load_topics(labels_dir)]
+    if name in names:
         return
+    if problem := name_problem(name) or (not name and "is empty"):
+        raise LabelError(f"topic name {name!r} {problem}")
+    if same := [n for n in names if n.casefold() == name.casefold()]:
+        raise LabelError(f"topic name {name!r} differs from {same[0]!r} in case only")
     definition = " ".join(definition.split())
     entry = f"\n[[topic]]\nname = {_toml_string(name)}\ndefinition = {_toml_string(definition)}\n"
     before = read_regular(path)
