@@ -11,7 +11,7 @@ import time
 import pytest
 
 from topictag import files
-from topictag.files import read_regular, remove_stale, temp_name, write_atomic
+from topictag.files import read_regular, remove_stale, temp_name, write_atomic, write_atomic_set
 
 POSIX = pytest.mark.skipif(os.name != "posix", reason="FIFOs, sockets and devices: POSIX")
 
@@ -66,6 +66,30 @@ def test_write_atomic_on_a_full_disk_leaves_the_old_file_and_no_temporary(tmp_pa
     monkeypatch.undo()
     write_atomic(path, b"new content")
     assert path.read_bytes() == b"new content" and os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_a_set_of_files_is_written_whole_or_left_as_it_was(tmp_path, monkeypatch):
+    """The disk fills at the third file: the first two are not replaced either."""
+    paths = [tmp_path / f"{n}.png" for n in "abcd"]
+    for path in paths:
+        path.write_bytes(b"old")
+    calls = []
+
+    def full_at_the_third(fd, data):
+        calls.append(data)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        os.write(fd, data)
+
+    monkeypatch.setattr(files, "write_all", full_at_the_third)
+    with pytest.raises(OSError, match="No space"):
+        write_atomic_set({path: b"new " + path.name.encode() for path in paths})
+    assert [path.read_bytes() for path in paths] == [b"old"] * 4
+    assert sorted(os.listdir(tmp_path)) == ["a.png", "b.png", "c.png", "d.png"]
+    monkeypatch.undo()
+    write_atomic_set({path: b"new " + path.name.encode() for path in paths})
+    assert [path.read_bytes() for path in paths] == [b"new " + p.name.encode() for p in paths]
+    assert sorted(os.listdir(tmp_path)) == ["a.png", "b.png", "c.png", "d.png"]
 
 
 def dead_pid() -> int:

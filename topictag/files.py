@@ -134,22 +134,37 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     temporary name beside it, fsynced, renamed over it. ``OSError`` (full disk, read-only file
     system) leaves ``path`` as it was and no temporary file; those that killed runs left are
     removed."""
-    path = write_path(path)
-    remove_stale(path)
-    tmp = temp_name(path)
+    write_atomic_set({path: data}, mode)
+
+
+def write_atomic_set(contents: dict[Path, bytes], mode: int = 0o644) -> None:
+    """:func:`write_atomic` for several files that belong together (the charts of one report):
+    every file is written and fsynced under its temporary name before any is renamed into
+    place, so a full disk leaves the old set, not a mix of old and new files."""
+    paths = {write_path(path): data for path, data in contents.items()}
+    temps: list[tuple[Path, Path]] = []
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        for path, data in paths.items():
+            remove_stale(path)
+            tmp = temp_name(path)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+            fd = os.open(tmp, flags, mode)
+            temps.append((tmp, path))
+            try:
+                write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        while temps:
+            os.replace(*temps[0])
+            temps.pop(0)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        for tmp, _ in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    for directory in {path.parent for path in paths}:
+        fsync_dir(directory)
 
 
 def fsync_dir(directory: Path) -> None:

@@ -254,25 +254,22 @@ def png(fig) -> bytes:
 
 
 def write_pngs(figures: dict, directory: str | Path) -> list[Path]:
-    """Each chart as ``DIRECTORY/NAME.png`` (the directory is made if needed), each file
-    written whole or not at all."""
+    """Each chart as ``DIRECTORY/NAME.png`` (the directory is made if needed): every chart is
+    written or none is, so a full disk leaves the charts of the last report, not a mix."""
     from topictag.errors import WriteError
-    from topictag.files import cannot_write, write_atomic
+    from topictag.files import cannot_write, write_atomic_set
 
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WriteError(cannot_write(directory, exc)) from None
-    written = []
-    for name, fig in charts(figures).items():
-        path = directory / f"{name}.png"
-        try:
-            write_atomic(path, png(fig))
-        except OSError as exc:
-            raise WriteError(cannot_write(path, exc)) from None
-        written.append(path)
-    return written
+    contents = {directory / f"{name}.png": png(fig) for name, fig in charts(figures).items()}
+    try:
+        write_atomic_set(contents)
+    except OSError as exc:
+        raise WriteError(cannot_write(directory, exc)) from None
+    return list(contents)
 
 
 def write_text(path: str | Path, text: str) -> None:
