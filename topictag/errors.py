@@ -2,7 +2,11 @@
 
 
 class TopictagError(Exception):
-    """Base class: a problem with the user's input, labels or model, not a bug."""
+    """Base class: a problem with the user's input, labels or model, not a bug. Its message is
+    one line (see :func:`one_line`), whatever file name it quotes."""
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class LabelError(TopictagError):
