@@ -397,6 +397,29 @@ def test_an_empty_corpus_gives_a_page(tmp_path, tagger):
     assert report_json(tmp_path / "empty.parquet")["corpus"]["rows"] == 0
 
 
+@pytest.mark.parametrize(
+    "name, args, hint",
+    [
+        ("r.pdf", [], "name it .html"),
+        ("r.json", [], "or --format json"),
+        ("r.html", ["-f", "json"], "name it .json"),
+    ],
+)
+def test_an_output_named_for_another_format_is_refused_before_reading(tmp_path, name, args, hint):
+    """report.pdf would hold an HTML page; the corpus is not even read (it does not exist)."""
+    result = run(str(tmp_path / "absent.jsonl"), "--output", str(tmp_path / name), *args)
+    assert result.exit_code == 2
+    assert hint in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / name).exists()
+
+
+def test_an_output_without_an_ending_or_in_capitals_is_written(tmp_path, tagger):
+    path = write_jsonl(tmp_path / "c.jsonl", [{"date": "2025-05-05", "text": "Gas.", "topics": []}])
+    for name in ("report", "REPORT.HTM"):
+        assert run(str(path), "--output", str(tmp_path / name)).exit_code == 0
+        assert (tmp_path / name).read_text().startswith("<!")
+
+
 def test_one_topic_and_one_period_give_a_page(tmp_path, tagger):
     topic = tagger.topics[2]
     rows = [
