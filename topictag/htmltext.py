@@ -38,7 +38,7 @@ TOO_LARGE_FOR_MAIN_TEXT = (
 #: Said once per run when HTML is converted without trafilatura.
 NO_MAIN_TEXT_EXTRACTOR = (
     "trafilatura cannot be imported: HTML is turned into text by the plain extractor, which "
-    "keeps menus and footers (pip install trafilatura)"
+    "keeps menus and footers (python -c 'import trafilatura' says why)"
 )
 
 SKIP = frozenset(
