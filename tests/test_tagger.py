@@ -143,6 +143,16 @@ def test_page_furniture_gets_no_topic_and_zero_scores(model_dir):
     assert tagger.tag(FURNISHED).to_dict()["paragraphs"][1]["furniture"] is True
 
 
+def test_page_furniture_gets_no_topic_even_at_threshold_zero(model_dir):
+    """Its score, 0, meets a threshold of 0; the rule still gives it no topic, in every path."""
+    tagger = Tagger.load(model_dir, threshold=0.0)
+    article, furniture = tagger.tag(FURNISHED).paragraphs
+    assert article.topics == tagger.topics and furniture.topics == []
+    line = "Related: Gas pipeline to Europe reopens"
+    assert tagger.tag_batch([line]) == [{"topics": [], "scores": dict.fromkeys(tagger.topics, 0)}]
+    assert tagger.decide([[0.0] * 5, [0.0] * 5], [True, False]) == [[], tagger.topics]
+
+
 def test_the_rule_leaves_every_other_paragraph_scored_as_before(model_dir):
     tagger = Tagger.load(model_dir)
     texts = ["Oil tankers wait at the Bosphorus.", "Tags: oil, gas", "Sanctions on LNG."]

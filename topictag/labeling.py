@@ -544,7 +544,9 @@ def article_items(seed: Path, tagger=None, order: str = "uncertain") -> list[Ite
 
     scores = tagger.scores(texts)
     margins = [min(abs(s - cut) for s, cut in zip(row, tagger.thresholds)) for row in scores]
-    for item, row, suggested in zip(items, scores, tagger.decide(scores)):
+    for item, row, suggested in zip(
+        items, scores, tagger.decide(scores, tagger.is_furniture(texts))
+    ):
         item.scores = {t: float(s) for t, s in zip(tagger.topics, row)}
         item.suggested = suggested
         item.evidence = explain(tagger.model, item.row["text"], suggested, SHOWN_EVIDENCE)

@@ -85,23 +85,29 @@ class Tagger:
         """The probability of every topic for each text, taken as one paragraph; 0 for page
         furniture when the model was trained to leave it untagged (``topictag.furniture``)."""
         texts = _texts(texts)
-        furniture = self._furniture(texts)
+        return self._scores(texts, self.is_furniture(texts))
+
+    def _scores(self, texts: list[str], furniture: list[bool]) -> list[list[float]]:
         if not any(furniture):
             return self.model.scores(texts)
         scored = iter(self.model.scores([t for t, f in zip(texts, furniture) if not f]))
         none = [0.0] * len(self.topics)
         return [list(none) if f else next(scored) for f in furniture]
 
-    def _furniture(self, texts: list[str]) -> list[bool]:
+    def is_furniture(self, texts: Sequence[str]) -> list[bool]:
         """Which texts are page furniture, for a model trained to leave it untagged."""
         rule = self.model.furniture
         return furniture_rows(texts, rule) if rule else [False] * len(texts)
 
-    def decide(self, scores: Sequence[Sequence[float]]) -> list[list[str]]:
-        """The topics whose score reaches its threshold, per row of ``scores``."""
+    def decide(
+        self, scores: Sequence[Sequence[float]], furniture: Sequence[bool] | None = None
+    ) -> list[list[str]]:
+        """The topics whose score reaches its threshold, per row of ``scores``; none for a row
+        of page furniture (``furniture``), even at a threshold of 0, which its 0 would meet."""
+        furniture = furniture if furniture is not None else [False] * len(scores)
         return [
-            [t for t, s, cut in zip(self.topics, row, self.thresholds) if s >= cut]
-            for row in scores
+            [] if f else [t for t, s, cut in zip(self.topics, row, self.thresholds) if s >= cut]
+            for row, f in zip(scores, furniture)
         ]
 
     def _named(self, row: Sequence[float]) -> dict[str, float]:
@@ -137,8 +143,9 @@ class Tagger:
         if max_paragraphs is not None:
             _refuse_paragraphs(len(paragraphs), max_paragraphs)
         texts = [p.text for p in paragraphs]
-        scores = self.scores(texts) if paragraphs else []
-        hits = self.decide(scores)
+        furniture = self.is_furniture(texts)
+        scores = self._scores(texts, furniture) if paragraphs else []
+        hits = self.decide(scores, furniture)
         topics, article_scores = self._article(scores, hits)
         result = ArticleResult(
             source=source,
@@ -146,7 +153,7 @@ class Tagger:
             scores=article_scores,
             paragraphs=[
                 ParagraphResult(p.index, p.start, p.end, p.text, tops, self._named(row), f)
-                for p, tops, row, f in zip(paragraphs, hits, scores, self._furniture(texts))
+                for p, tops, row, f in zip(paragraphs, hits, scores, furniture)
             ],
         )
         result.english, reason = english_check(text)
@@ -168,8 +175,9 @@ class Tagger:
         """
         split = [split_paragraphs(text) for text in _texts(texts)]
         flat = [p.text for paragraphs in split for p in paragraphs]
-        scores = self.scores(flat) if flat else []
-        hits = self.decide(scores)
+        furniture = self.is_furniture(flat)
+        scores = self._scores(flat, furniture) if flat else []
+        hits = self.decide(scores, furniture)
         out, start = [], 0
         for paragraphs in split:
             end = start + len(paragraphs)
