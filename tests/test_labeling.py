@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from topictag import Tagger, files, labeling
 from topictag.cli import app
-from topictag.errors import InputError, LabelError, WriteError
+from topictag.errors import InputError, LabelError, OptionError, WriteError
 from topictag.labeling import (
     Item,
     Keys,
@@ -291,9 +291,20 @@ def test_add_topics_never_silently_ignores_an_existing_topic(dirs, spec, problem
     labels, _, _ = dirs
     add_topics(labels, ["nuclear=Nuclear power plants and fuel."])
     before = (labels / "topics.toml").read_bytes()
-    with pytest.raises(LabelError, match=problem):
+    with pytest.raises(OptionError, match=problem):
         add_topics(labels, [spec])
     assert (labels / "topics.toml").read_bytes() == before
+
+
+@pytest.mark.parametrize("spec", ["gas=Anything else.", "GAS=Natural gas."])
+def test_a_topic_option_that_clashes_with_a_topic_is_a_usage_error(dirs, spec):
+    """Exit 2, as the README says, and the article's copy is taken away again."""
+    labels, seeds, article = dirs
+    args = ["label", str(article), "--labels", str(labels), "--seeds", str(seeds)]
+    result = CliRunner().invoke(app, [*args, "--topics", spec], input="q\n")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: --topics {spec!r}: ")
+    assert not (seeds / article.name).exists()
 
 
 @pytest.mark.parametrize("name", ["oil, gas", 'say "gas"', "a|b", "back\\slash", "tab\there"])

@@ -16,7 +16,7 @@ import typer
 import typer.core
 
 from topictag import defaults
-from topictag.errors import InputError, TopictagError, counted, one_line
+from topictag.errors import InputError, OptionError, TopictagError, counted, one_line
 
 
 class _Terminated(KeyboardInterrupt):
@@ -234,14 +234,15 @@ def _refuse_overwriting_inputs(output: Path | None, source: Path, model: Path | 
 
 
 def friendly(command):
-    """Turn library errors into one line on stderr and exit code 1; Ctrl-C into exit 130."""
+    """Turn library errors into one line on stderr and exit code 1 (2 for a wrong option's
+    value); Ctrl-C into exit 130."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except TopictagError as exc:
-            raise _fail(str(exc)) from None
+            raise _fail(str(exc), 2 if isinstance(exc, OptionError) else 1) from None
         except KeyboardInterrupt as exc:
             if isinstance(exc, _Terminated):  # SIGTERM
                 raise _fail("terminated", 143) from None

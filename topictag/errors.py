@@ -21,6 +21,12 @@ class InputError(TopictagError):
     """An article or corpus given to the tagger cannot be read."""
 
 
+class OptionError(TopictagError):
+    """An option's value that cannot be used, found only by reading the user's files (a topic
+    given with --topics that exists with another definition): the command line's exit code 2,
+    as for any wrong option."""
+
+
 class WriteError(TopictagError):
     """A result could not be written (full disk, read-only file system, no permission); what
     was there before is left as it was, and nothing half-written."""

@@ -30,7 +30,14 @@ from pathlib import Path
 
 from topictag import defaults
 from topictag.defaults import MAX_ARTICLE_BYTES
-from topictag.errors import InputError, LabelError, TopictagError, WriteError, counted
+from topictag.errors import (
+    InputError,
+    LabelError,
+    OptionError,
+    TopictagError,
+    WriteError,
+    counted,
+)
 from topictag.files import cannot_write, fsync_dir, kind, read_regular, write_all, write_atomic
 from topictag.labels import AUTHORED, DEV_FILE, SUPERSEDES, latest_rows, scan_jsonl, text_key
 from topictag.paragraphs import split_paragraphs
@@ -459,9 +466,9 @@ def add_topics(labels_dir: Path, specs: Iterable[str]) -> list[str]:
             add_topic(labels_dir, name, definition)
             added.append(name)
         elif topic.name != name:
-            raise LabelError(f"--topics {spec!r}: the topic {topic.name!r} exists already")
+            raise OptionError(f"--topics {spec!r}: the topic {topic.name!r} exists already")
         elif " ".join(topic.definition.split()) != " ".join(definition.split()):
-            raise LabelError(
+            raise OptionError(
                 f"--topics {spec!r}: topic {name!r} exists with another definition "
                 f"({topic.definition!r}); change it in topics.toml, or leave --topics out"
             )
