@@ -39,6 +39,34 @@ def test_rows_keep_their_fields_and_order(tmp_path):
     assert data.real == [True, False]
 
 
+def test_a_row_without_a_source_is_a_real_article_with_one_warning(tmp_path):
+    messages = []
+    data = load(
+        tmp_path, [row(1), row(2, "Other."), row(3, "Ours.", source="authored")], messages.append
+    )
+    assert data.real == [True, True, False]
+    [message] = [m for m in messages if "with no \"source\"" in m]
+    assert "mine.jsonl:1 (id 'r1'): 2 rows with no \"source\"" in message
+    assert "held out" in message
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x1c", "\x1d", "\x1e"])
+def test_a_text_holding_a_separator_other_than_a_line_break_reads_back_as_written(
+    tmp_path, separator
+):
+    """json.dumps(ensure_ascii=False), as label writes, leaves U+2028 and U+0085 raw; JSON
+    allows them in a string, and str.splitlines would cut the row in two."""
+    text = f"Gas flows{separator}resumed."
+    rows = [row(1, text, ["gas"], source="authored"), row(2, "Oil.", ["oil"], source="authored")]
+    path = tmp_path / "mine.jsonl"
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    if separator in "\x1c\x1d\x1e":  # control characters: JSON escapes them
+        assert separator not in lines[0]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    data = load_labels(tmp_path, TOPICS, SEEDS, warn=lambda m: None)
+    assert data.texts == [text, "Oil."] and data.labels == [["gas"], ["oil"]]
+
+
 def test_malformed_json_names_file_and_line(tmp_path):
     write_jsonl(tmp_path / "bad.jsonl", [row(1), "{not json"])
     with pytest.raises(LabelError, match=r"bad\.jsonl:2: malformed JSON"):

@@ -8,11 +8,12 @@ is silently dropped. Warnings (a topic nobody labelled, a seed paragraph with no
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from topictag.errors import LabelError
+from topictag.errors import LabelError, counted
 from topictag.paragraphs import split_paragraphs
 
 LABEL_FIELDS = ("id", "article", "text", "labels")
@@ -65,6 +66,15 @@ def _warn_stderr(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
+def json_lines(content: str) -> list[str]:
+    """The lines of a JSON Lines text, split at \\n, \\r\\n and \\r only: the line breaks
+    a JSON text cannot hold raw. Not ``str.splitlines``, which also splits at U+2028, U+0085
+    and others that a JSON string may hold raw (a paragraph pasted from the web), and so cut
+    valid rows in two."""
+    lines = re.split(r"\r\n|\r|\n", content)
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
     """Parse a JSON Lines file line by line: (line number, row) for every non-blank line.
 
@@ -88,7 +98,7 @@ def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
     except UnicodeDecodeError as exc:
         raise LabelError(f"{path}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
     rows: list[tuple[int, dict]] = []
-    lines = content.splitlines()
+    lines = json_lines(content)
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -246,6 +256,7 @@ def load_labels(
     labelled_seed: set[tuple[str, int]] = set()
     unchecked: dict[str, str] = {}  # article -> first row naming a paragraph of it, no file
     others: dict[str, str] = {}  # a source value of the user's -> its first row
+    unsourced: dict = {}  # rows with no source: the first and how many
     for path, scanned in scanned_files:
         in_file: dict[str, tuple[int, dict]] = {}  # id -> (position, row) of its first row
         latest: dict[str, int] = {}  # id -> position in this file of the row that counts
@@ -254,6 +265,9 @@ def load_labels(
             check_labels(path, number, row, topics)
             row_id = str(row["id"])
             source = row.get("source")
+            if source is None:
+                unsourced.setdefault("first", where)
+                unsourced["count"] = unsourced.get("count", 0) + 1
             if isinstance(source, str) and source not in KNOWN_SOURCES:
                 if (meant := " ".join(source.split()).casefold()) in (AUTHORED, DEV_SOURCE):
                     raise LabelError(
@@ -326,6 +340,12 @@ def load_labels(
         warn(
             f"{next(iter(others.values()))}: source {named}: rows of real articles, held out in "
             f"the evaluation (only {AUTHORED!r} marks text written for training)"
+        )
+    if unsourced:
+        warn(
+            f'{unsourced["first"]}: {counted(unsourced["count"], "row")} with no "source": '
+            f'rows of real articles, held out in the evaluation (give "source": "{AUTHORED}" '
+            "to text written for training)"
         )
     if unchecked:
         article, where = next(iter(unchecked.items()))
