@@ -67,6 +67,17 @@ def test_a_text_holding_a_separator_other_than_a_line_break_reads_back_as_writte
     assert data.texts == [text, "Oil."] and data.labels == [["gas"], ["oil"]]
 
 
+def test_a_file_edited_with_its_time_kept_is_read_as_it_is_now(tmp_path):
+    """datasets keys its cache on path and modification time; cp -p or touch -r keep the time."""
+    path = tmp_path / "mine.jsonl"
+    write_jsonl(path, [row(1, "Gas flows.", ["oil"]), row(2, "Talks.")])
+    stamp = path.stat()
+    assert load_labels(tmp_path, TOPICS, SEEDS, warn=lambda m: None).labels[0] == ["oil"]
+    write_jsonl(path, [row(1, "Gas flows.", ["gas"]), row(2, "Talks.")])
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert load_labels(tmp_path, TOPICS, SEEDS, warn=lambda m: None).labels[0] == ["gas"]
+
+
 def test_malformed_json_names_file_and_line(tmp_path):
     write_jsonl(tmp_path / "bad.jsonl", [row(1), "{not json"])
     with pytest.raises(LabelError, match=r"bad\.jsonl:2: malformed JSON"):

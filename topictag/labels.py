@@ -150,13 +150,23 @@ def _torn(path: Path, number: int, raw: bytes) -> str:
 
 
 def read_with_datasets(path: Path, columns: Sequence[str]) -> dict[str, list]:
-    """Load the named columns of a local JSON Lines file through HuggingFace ``datasets``."""
+    """Load the named columns of a local JSON Lines file through HuggingFace ``datasets``.
+
+    Read afresh every time: ``datasets`` keys its cache on the file's path and modification
+    time, so a file edited with its time kept (``cp -p``, ``touch -r``, two edits within a
+    coarse clock tick) would give the rows of its earlier version."""
     import datasets
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
     try:
-        ds = datasets.load_dataset("json", data_files=str(path), split="train", keep_in_memory=True)
+        ds = datasets.load_dataset(
+            "json",
+            data_files=str(path),
+            split="train",
+            keep_in_memory=True,
+            download_mode=datasets.DownloadMode.FORCE_REDOWNLOAD,
+        )
     except Exception as exc:  # datasets wraps pyarrow errors in several types
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise LabelError(f"{path}: datasets could not load it: {message}") from None
@@ -310,10 +320,18 @@ def load_labels(
         columns = read_with_datasets(path, ["id", "article", "text", "labels", "source"])
         # Rows a label session appended since the scan come after the rows scanned: not read.
         columns = {name: values[: len(scanned)] for name, values in columns.items()}
-        if columns["id"] != [str(row["id"]) for _, row in scanned] and columns["id"] != [
-            row["id"] for _, row in scanned
-        ]:
-            raise LabelError(f"{path}: datasets read a different set of rows than the file has")
+        same_ids = columns["id"] in (
+            [str(row["id"]) for _, row in scanned],
+            [row["id"] for _, row in scanned],
+        )
+        same_rows = columns["text"] == [row["text"] for _, row in scanned] and [
+            list(labels) for labels in columns["labels"]
+        ] == [row["labels"] for _, row in scanned]
+        if not (same_ids and same_rows):
+            raise LabelError(
+                f"{path}: datasets read other rows than the file has; was it changed while "
+                "training read it?"
+            )
         # A corrected row keeps its place and takes the labels of its latest correction.
         first = [position for position, _ in in_file.values()]
         kept = [latest[row_id] for row_id in in_file]
