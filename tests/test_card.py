@@ -110,3 +110,35 @@ def test_a_topic_absent_from_the_rows_and_the_answers_has_an_undefined_f1():
     assert rows[3] == "| oil | - | - | undefined | 0 |"
     wrong = report(np.array([[1, 0], [0, 0]]), np.array([[1, 1], [0, 0]]), TOPICS)
     assert metrics_table(wrong).splitlines()[3] == "| oil | 0.00 | 0.00 | 0.00 | 0 |"
+
+
+def test_the_readme_command_refreshes_the_figures_between_the_markers(tmp_path, monkeypatch):
+    from conftest import ROOT
+
+    from topictag.card import README_END, README_START, main, readme_metrics
+
+    monkeypatch.chdir(tmp_path)
+    metrics = json.loads((ROOT / "model" / "metrics.json").read_text(encoding="utf-8"))
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "metrics.json").write_text(json.dumps(metrics))
+    (tmp_path / "README.md").write_text(f"intro\n{README_START}\nold\n{README_END}\nend\n")
+    assert main([]) == 0
+    text = (tmp_path / "README.md").read_text()
+    assert text == f"intro\n{README_START}\n{readme_metrics(metrics)}\n{README_END}\nend\n"
+
+
+def test_the_readme_command_fails_in_one_line(tmp_path, monkeypatch, capsys):
+    from topictag.card import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--help"]) == 0 and "usage:" in capsys.readouterr().out
+    assert main(["a", "b"]) == 2
+    capsys.readouterr()
+    assert main([]) == 1
+    assert capsys.readouterr().err == "error: model/metrics.json: No such file or directory\n"
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "metrics.json").write_text("{}")
+    (tmp_path / "README.md").write_text("no markers\n")
+    assert main([]) == 1
+    assert "README.md: no <!-- " in capsys.readouterr().err
+    assert (tmp_path / "README.md").read_text() == "no markers\n"

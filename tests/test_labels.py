@@ -143,6 +143,12 @@ def test_missing_field(tmp_path, field):
         load(tmp_path, [bad])
 
 
+@pytest.mark.parametrize("field", ["id", "text", "labels"])
+def test_a_null_field_is_named_as_null_not_missing(tmp_path, field):
+    with pytest.raises(LabelError, match=rf"mine\.jsonl:1: field '{field}' is null"):
+        load(tmp_path, [row(1) | {field: None}])
+
+
 def test_unknown_topic_is_named_with_the_allowed_ones(tmp_path):
     with pytest.raises(LabelError, match=r"id 'r2'.*unknown topic 'weather'; allowed: gas, oil"):
         load(tmp_path, [row(1), row(2, "x", ["weather"])])

@@ -35,6 +35,14 @@ def test_report_per_topic_and_averages():
 def test_topic_with_no_support_and_no_prediction_is_left_out_of_macro():
     r = report(np.array([[1, 0]]), np.array([[1, 0]]), TOPICS)
     assert r["macro_f1"] == 1.0
+    undefined = r["per_topic"][TOPICS[1]]
+    assert undefined == {
+        "precision": None,
+        "recall": None,
+        "f1": None,
+        "support": 0,
+        "predicted": 0,
+    }  # in JSON null, in tables "undefined": never a 0.00 the macro F1 does not average
 
 
 def test_f1_over_rows_with_no_topic_at_all_is_undefined_not_zero():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+
 EVALUATION_TITLES = {
     "leave_one_article_out": "Leave one real article out (trained on everything else)",
     "seeds_only": "Leave one real article out, trained on real articles only",
@@ -35,7 +38,7 @@ def metrics_table(result: dict) -> str:
     """A Markdown table of per-topic precision, recall, F1, support, and macro/micro F1."""
     lines = ["| topic | precision | recall | F1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
     for topic, m in result["per_topic"].items():
-        if m["support"] == 0 and m.get("predicted") == 0:  # left out of macro F1 too
+        if m["f1"] is None or (m["support"] == 0 and m.get("predicted") == 0):  # not in macro F1
             lines.append(f"| {topic} | - | - | undefined | 0 |")
             continue
         lines.append(
@@ -85,9 +88,13 @@ def changes_paragraph(result: dict) -> str | None:
     )
 
 
-def _f1s(result: dict) -> dict[str, float]:
+def _f1s(result: dict) -> dict[str, float | None]:
+    """Each topic's F1; None for a topic neither labelled nor predicted (undefined)."""
     if "per_topic" in result:
-        return {t: m["f1"] for t, m in result["per_topic"].items()}
+        return {
+            t: None if m["support"] == 0 and m.get("predicted") == 0 else m["f1"]
+            for t, m in result["per_topic"].items()
+        }
     return result["f1"]
 
 
@@ -116,7 +123,7 @@ def summary_table(evaluation: dict) -> str:
         "| --- | ---: | ---: | " + " | ".join("---:" for _ in topics) + " |",
     ]
     for name, r in rows:
-        cells = " | ".join(f"{f:.2f}" for f in _f1s(r).values())
+        cells = " | ".join(figure(f) for f in _f1s(r).values())
         lines.append(f"| {name} | {figure(r['macro_f1'])} | {figure(r['micro_f1'])} | {cells} |")
     return "\n".join(lines)
 
@@ -186,7 +193,11 @@ def model_card(metrics: dict) -> str:
             f"| {topic} | {data['label_counts']['real'][topic]} "
             f"| {data['label_counts']['authored'][topic]} |"
         )
-    parts += ["", "## Measured accuracy (real paragraphs only, grouped by article)", ""]
+    parts += [
+        "",
+        "## Measured accuracy (real articles, grouped by article; the authored dev set apart)",
+        "",
+    ]
     if stale_note(metrics):
         parts += [f"**{stale_note(metrics)}**", ""]
     parts.append(summary_table(evaluation))
@@ -235,17 +246,46 @@ def readme_metrics(metrics: dict) -> str:
 def update_readme(readme: str, metrics: dict) -> str:
     """``readme`` with the text between the metrics markers replaced by
     :func:`readme_metrics` (``python -m topictag.card`` does it for README.md)."""
+    if README_START not in readme or README_END not in readme.split(README_START, 1)[1]:
+        raise ValueError(f"no {README_START} ... {README_END} markers to put the figures between")
     head, rest = readme.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
     return f"{head}{README_START}\n{readme_metrics(metrics)}\n{README_END}{tail}"
 
 
-if __name__ == "__main__":  # python -m topictag.card [MODEL_DIR]: refresh README.md's figures
+USAGE = "usage: python -m topictag.card [MODEL_DIR]  (run where README.md is; default: model)"
+
+
+def main(argv: Sequence[str]) -> int:
+    """``python -m topictag.card [MODEL_DIR]``: copy the model's figures into ./README.md
+    (rewritten whole). One line on stderr and exit code 1 when a file is missing or bad."""
     import json
-    import sys
     from pathlib import Path
 
-    model = Path(sys.argv[1] if len(sys.argv) > 1 else "model")
-    readme = Path("README.md")
-    metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
-    readme.write_text(update_readme(readme.read_text(encoding="utf-8"), metrics), "utf-8")
+    from topictag.errors import one_line
+    from topictag.files import write_atomic
+
+    if {"-h", "--help"} & set(argv):
+        print(USAGE)
+        return 0
+    if len(argv) > 1 or any(arg.startswith("-") for arg in argv):
+        print(USAGE, file=sys.stderr)
+        return 2
+    model, readme = Path(argv[0] if argv else "model"), Path("README.md")
+    for path, step in [(model / "metrics.json", "read"), (readme, "update")]:
+        try:
+            if step == "read":
+                metrics = json.loads(path.read_text(encoding="utf-8"))
+            else:
+                text = update_readme(path.read_text(encoding="utf-8"), metrics)
+                write_atomic(path, text.encode("utf-8"))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            print(f"error: {one_line(f'{path}: {problem}')}", file=sys.stderr)
+            return 1
+    print(f"{readme}: figures of {model}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

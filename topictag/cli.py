@@ -811,7 +811,8 @@ def report(
         int,
         typer.Option(
             min=0,
-            help="Articles read for the terms of each topic and period, in all (some 10 ms each).",
+            help="Articles read for the terms, in all: shared evenly among topics and periods "
+            "(some 10 ms each).",
         ),
     ] = defaults.REPORT_SAMPLE,
     png: Annotated[

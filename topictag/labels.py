@@ -113,8 +113,10 @@ def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
         if not isinstance(row, dict):
             raise LabelError(f"{path}:{number}: expected a JSON object")
         for name in required:
-            if row.get(name) is None:
+            if name not in row:
                 raise LabelError(f"{path}:{number}: missing field {name!r}")
+            if row[name] is None:
+                raise LabelError(f"{path}:{number}: field {name!r} is null")
         if "text" in row and not isinstance(row["text"], str):
             raise LabelError(f"{path}:{number}: field 'text' must be a string")
         if "labels" in row and (

@@ -28,7 +28,8 @@ def report(y_true: np.ndarray, y_pred: np.ndarray, topics: Sequence[str]) -> dic
     """Per-topic precision, recall, F1 and support, with micro and macro F1.
 
     Macro F1 averages over topics that have support or predictions; a topic with neither
-    says nothing about the model and is left out of the average. When no topic has either
+    says nothing about the model: its precision, recall and F1 are None (undefined, not 0)
+    and it is left out of the average. When no topic has either
     (every row labelled and predicted with no topic), macro and micro F1 are undefined:
     None, not 0.
     """
@@ -41,14 +42,15 @@ def report(y_true: np.ndarray, y_pred: np.ndarray, topics: Sequence[str]) -> dic
         fp = float(np.sum(~y_true[:, j] & y_pred[:, j]))
         fn = float(np.sum(y_true[:, j] & ~y_pred[:, j]))
         p, r, f = _f1(tp, fp, fn)
+        defined = bool(tp + fn + fp)  # else the topic was neither labelled nor predicted
         per_topic[topic] = {
-            "precision": round(p, 4),
-            "recall": round(r, 4),
-            "f1": round(f, 4),
+            "precision": round(p, 4) if defined else None,
+            "recall": round(r, 4) if defined else None,
+            "f1": round(f, 4) if defined else None,
             "support": int(tp + fn),
             "predicted": int(tp + fp),
         }
-        if tp + fn + fp:
+        if defined:
             counted.append(f)
     tp = float(np.sum(y_true & y_pred))
     fp = float(np.sum(~y_true & y_pred))

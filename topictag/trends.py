@@ -527,7 +527,8 @@ def corpus_trends(
 
     ``by`` is day, week or month; ``group_field`` the column to break down by (default
     ``source``, skipped if the corpus has none); ``top`` the groups shown, the rest summed;
-    ``sample`` about how many articles are read for the terms per topic and period. Rows
+    ``sample`` about how many articles are read for the terms in all, shared evenly among
+    the topics and periods (an article read for two topics counts twice). Rows
     without a usable date are counted, named through ``warn`` (default stderr) and in the
     figures, and left out of the time series only.
     """

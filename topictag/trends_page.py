@@ -497,7 +497,7 @@ def html_page(figures: dict, title: str | None = None) -> str:
         '<h2 id="terms">What carried each topic</h2>',
         '<p class="note">The terms that pushed each topic up most in the articles read, per '
         f"{by}, newest first: each article is read at its paragraph that scored highest for "
-        "the topic, and a term's weight is its share of the topic's score (log-odds), "
+        "the topic, and a term's weight is what it adds to the topic's log-odds, "
         "averaged over the articles read. Examples: the read paragraphs that scored highest, "
         "with their evidence highlighted (hover for weights).</p>",
         _terms_section(figures, order),
