@@ -26,6 +26,8 @@ def test_argument_then_environment(places, monkeypatch):
 
 def test_working_directory_then_installed_copy_then_checkout(places):
     work, package, repo = places
+    assert defaults.model_dir() == work.joinpath("model").relative_to(work)  # none exists
+    (repo / "model").mkdir()
     assert defaults.model_dir() == repo / "model"
     (package / "model").mkdir()
     assert defaults.model_dir() == package / "model"
@@ -33,13 +35,18 @@ def test_working_directory_then_installed_copy_then_checkout(places):
     assert defaults.model_dir().resolve() == (work / "model").resolve()
 
 
-def test_training_never_writes_into_the_installed_copy(places):
-    _, package, repo = places
+def test_training_writes_model_in_the_working_directory_never_an_install_or_checkout(places):
+    work, package, repo = places
     (package / "model").mkdir()
-    assert defaults.model_dir(installed=False) == repo / "model"
+    (repo / "model").mkdir()
+    assert defaults.model_dir(installed=False).resolve() == (work / "model").resolve()
 
 
-def test_labels_have_no_installed_copy(places):
-    _, package, repo = places
-    (package / "labels").mkdir()
-    assert defaults.labels_dir() == repo / "labels"
+@pytest.mark.parametrize("name", ["labels", "seeds"])
+def test_labels_and_seeds_are_the_working_directorys_never_a_checkout_elsewhere(places, name):
+    """label writes into them: run from /tmp, it once wrote into the checkout's labels."""
+    work, package, repo = places
+    (package / name).mkdir()
+    (repo / name).mkdir()
+    find = defaults.labels_dir if name == "labels" else defaults.seeds_dir
+    assert find().resolve() == (work / name).resolve()

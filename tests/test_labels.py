@@ -45,7 +45,7 @@ def test_a_row_without_a_source_is_a_real_article_with_one_warning(tmp_path):
         tmp_path, [row(1), row(2, "Other."), row(3, "Ours.", source="authored")], messages.append
     )
     assert data.real == [True, True, False]
-    [message] = [m for m in messages if "with no \"source\"" in m]
+    [message] = [m for m in messages if 'with no "source"' in m]
     assert "mine.jsonl:1 (id 'r1'): 2 rows with no \"source\"" in message
     assert "held out" in message
 

@@ -68,6 +68,16 @@ def test_bad_topic_files(tmp_path, content, message):
         load_topics(tmp_path)
 
 
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_labels_directory_that_is_not_one_is_named(tmp_path, kind):
+    where = tmp_path / "labels"
+    if kind == "file":
+        where.write_text("x")
+    problem = "not a directory" if kind == "file" else "no such directory"
+    with pytest.raises(LabelError, match=f"labels: {problem}; give the labels directory"):
+        load_topics(where)
+
+
 def test_missing_topic_file(tmp_path):
     with pytest.raises(LabelError, match="topic file not found"):
         load_topics(tmp_path)

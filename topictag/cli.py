@@ -517,7 +517,14 @@ def train(
         Path | None, typer.Option(help="Labels directory (default: labels/).")
     ] = None,
     seeds: Annotated[Path | None, typer.Option(help="Seed articles (default: seeds/).")] = None,
-    model: ModelOption = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model directory to write (default: $TOPICTAG_MODEL, else ./model).",
+        ),
+    ] = None,
     evaluate: Annotated[
         bool,
         typer.Option(

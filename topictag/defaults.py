@@ -155,8 +155,10 @@ REPORT_EXAMPLES = 3
 
 
 def _resolve(
-    explicit: str | os.PathLike | None, env: str, default: str, installed: bool = False
+    explicit: str | os.PathLike | None, env: str, default: str, fallbacks: tuple[Path, ...] = ()
 ) -> Path:
+    """``explicit``, else ``$env``, else ``default`` in the working directory if it exists,
+    else the first of ``fallbacks``/``default`` that exists, else ``default`` (missing)."""
     if explicit is not None:
         return Path(explicit)
     if os.environ.get(env):
@@ -164,24 +166,28 @@ def _resolve(
     local = Path(default)
     if local.exists():
         return local
-    if installed and (PACKAGE_DIR / default).exists():
-        return PACKAGE_DIR / default
-    return REPO_ROOT / default
+    for place in fallbacks:
+        if (place / default).exists():
+            return place / default
+    return local
 
 
 def model_dir(path: str | os.PathLike | None = None, installed: bool = True) -> Path:
     """The model directory: ``path``, else ``$TOPICTAG_MODEL``, else ``model/`` in the working
     directory, else the copy installed with the package (``topictag/model/``), else the
-    source checkout's. Training passes ``installed=False``: it never writes into an install.
+    source checkout's. Training passes ``installed=False``: it writes ``model/`` in the
+    working directory, never into an install or a checkout elsewhere.
     """
-    return _resolve(path, MODEL_ENV, "model", installed)
+    return _resolve(path, MODEL_ENV, "model", (PACKAGE_DIR, REPO_ROOT) if installed else ())
 
 
 def labels_dir(path: str | os.PathLike | None = None) -> Path:
-    """The labels directory: ``path``, else ``$TOPICTAG_LABELS``, else ``labels/``."""
+    """The labels directory: ``path``, else ``$TOPICTAG_LABELS``, else ``labels/`` in the
+    working directory (never a checkout elsewhere: ``label`` writes there)."""
     return _resolve(path, LABELS_ENV, "labels")
 
 
 def seeds_dir(path: str | os.PathLike | None = None) -> Path:
-    """The seed articles: ``path``, else ``$TOPICTAG_SEEDS``, else ``seeds/``."""
+    """The seed articles: ``path``, else ``$TOPICTAG_SEEDS``, else ``seeds/`` in the working
+    directory."""
     return _resolve(path, SEEDS_ENV, "seeds")

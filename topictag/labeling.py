@@ -619,6 +619,7 @@ def label_article(
     call made is removed again when the session ends with no row of the article (quit at
     once, Ctrl-C, an error), so trying the command leaves the seeds as they were."""
     labels_path, seeds_path = defaults.labels_dir(labels_dir), defaults.seeds_dir(seeds_dir)
+    load_topics(labels_path)  # no labels there: say so before anything is copied or made
     new_copy = not _seed_bytes(seed_path(Path(article), seeds_path))
     seed = copy_article(Path(article), seeds_path)
     try:
@@ -635,7 +636,7 @@ def _has_rows(labels_path: Path, article: str) -> bool:
         rows = current_rows(labels_path)
     except TopictagError:
         return True
-    return any(row_id.startswith(f"{article}-p") for row_id in rows)
+    return any(str(row.get("article")) == article for _, row in rows.values())
 
 
 def _label_session(

@@ -56,6 +56,12 @@ def read_toml(path: Path) -> dict:
 def load_topics(labels_dir: Path) -> list[Topic]:
     """The topics defined in ``labels_dir/topics.toml``, in file order."""
     path = Path(labels_dir) / TOPICS_FILE
+    if not Path(labels_dir).is_dir():
+        problem = "not a directory" if Path(labels_dir).exists() else "no such directory"
+        raise LabelError(
+            f"{labels_dir}: {problem}; give the labels directory with --labels (or "
+            "$TOPICTAG_LABELS), or run where labels/ is"
+        )
     if not path.exists():
         raise LabelError(f"{path}: topic file not found")
     data = read_toml(path)
