@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -189,7 +190,11 @@ def test_a_duplicate_id_that_is_not_a_correction_is_still_an_error(tmp_path, sec
 def test_a_correction_must_follow_its_row_in_the_same_file(tmp_path):
     write_jsonl(tmp_path / "a.jsonl", [row(1, "Gas flows.", ["oil"])])
     write_jsonl(tmp_path / "b.jsonl", [row(1, "Gas flows.", ["gas"], supersedes=True)])
-    with pytest.raises(LabelError, match=r"b\.jsonl:1 \(id 'r1'\): duplicate id"):
+    with pytest.raises(
+        LabelError,
+        match=r"b\.jsonl:1 \(id 'r1'\): duplicate id, first at a\.jsonl:1 \(a correction "
+        r"goes in the file of the row it corrects, a\.jsonl:1\)",
+    ):
         load_labels(tmp_path, TOPICS, SEEDS, warn=lambda m: None)
 
 
@@ -213,7 +218,8 @@ def test_a_seed_row_can_be_corrected(tmp_path, seed_rows):
 
 def test_seed_row_whose_text_changed(tmp_path, seed_rows):
     changed = dict(seed_rows[5], text=seed_rows[5]["text"] + " (edited)")
-    with pytest.raises(LabelError, match="no longer matches paragraph 5 of seeds/"):
+    where = re.escape(str(SEEDS / seed_rows[5]["article"]))
+    with pytest.raises(LabelError, match=f"no longer matches paragraph 5 of {where}.txt"):
         load(tmp_path, [changed])
 
 

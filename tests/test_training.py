@@ -108,6 +108,21 @@ def test_evaluation_reports_model_and_baselines_on_real_text_only(data):
     assert lean["leave_one_article_out"] == result["leave_one_article_out"]
 
 
+def test_with_one_real_article_the_figures_say_why_the_model_is_not_measured(data):
+    from topictag.card import summary_table
+
+    labelled, lexicon = data
+    first = labelled.articles[[i for i, r in enumerate(labelled.real) if r][0]]
+    keep = [(not r) or a == first for a, r in zip(labelled.articles, labelled.real)]
+    one = labelled.subset(keep)
+    result = training.evaluate(one, lexicon, TEST_GRID, inner_folds=2)
+    assert "leave_one_article_out" not in result
+    assert "at least two real (not authored) articles, and there is 1" in result["not_measured"]
+    assert summary_table(result).endswith("and there is 1.")
+    note = "the model is not measured: ... there are 0"
+    assert summary_table({"not_measured": note}) == f"(no evaluation: {note})"
+
+
 def test_thresholds_and_parameters_are_recorded(model_dir):
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert set(metrics["thresholds"]) == set(metrics["topics"])

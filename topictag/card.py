@@ -115,8 +115,9 @@ def summary_table(evaluation: dict) -> str:
             rows.append((f"{EVALUATION_TITLES.get(key, key)}, {what}", result))
     for name, result in evaluation.get("baselines", {}).items():
         rows.append((f"baseline: {name.replace('_', ' ')}", result))
+    note = evaluation.get("not_measured")
     if not rows:
-        return "(no evaluation)"
+        return f"(no evaluation: {note})" if note else "(no evaluation)"
     topics = list(_f1s(rows[0][1]))
     lines = [
         "| evaluation | macro F1 | micro F1 | " + " | ".join(topics) + " |",
@@ -125,7 +126,7 @@ def summary_table(evaluation: dict) -> str:
     for name, r in rows:
         cells = " | ".join(figure(f) for f in _f1s(r).values())
         lines.append(f"| {name} | {figure(r['macro_f1'])} | {figure(r['micro_f1'])} | {cells} |")
-    return "\n".join(lines)
+    return "\n".join(lines) + (f"\n\n{note[0].upper()}{note[1:]}." if note else "")
 
 
 def uncertainty_lines(evaluation: dict) -> list[str]:

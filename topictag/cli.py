@@ -708,12 +708,13 @@ def label(
         typer.Argument(help="Article to label (UTF-8 .txt); it is copied into the seeds folder."),
     ] = None,
     order: Annotated[
-        Order,
+        Order | None,
         typer.Option(
-            help="uncertain: paragraphs the model is least sure of first; document: in the "
-            "order of the text."
+            help="uncertain (the default): paragraphs the model is least sure of first; "
+            "document: in the order of the text.",
+            show_default=False,
         ),
-    ] = Order.uncertain,
+    ] = None,
     topics: Annotated[
         list[str] | None,
         typer.Option("--topics", help='Add a topic first: "name=definition" (repeatable).'),
@@ -725,14 +726,22 @@ def label(
         ),
     ] = False,
     disagreement: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="--review: |label - probability| above this.")
-    ] = 0.8,
-    limit: Annotated[
-        int,
+        float | None,
         typer.Option(
-            min=0, help="--review: list and walk through the N worst disagreements (0: all)."
+            min=0.0,
+            max=1.0,
+            help="--review: |label - probability| above this (default: 0.8).",
+            show_default=False,
         ),
-    ] = 20,
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="--review: list and walk through the N worst disagreements (0: all; default: 20).",
+            show_default=False,
+        ),
+    ] = None,
     labels: Annotated[
         Path | None, typer.Option(help="Labels directory (default: labels/).")
     ] = None,
@@ -744,23 +753,47 @@ def label(
     Digits toggle topics, Enter accepts, s skips, b goes back, q quits; every answer is
     appended to labels/seeds.jsonl at once, and running it again resumes.
     """
-    from topictag.labeling import label_article, parse_topic, review_labels
+    from topictag.labeling import (
+        REVIEW_CUTOFF,
+        REVIEW_LIMIT,
+        label_article,
+        parse_topic,
+        review_labels,
+    )
 
     for spec in topics or ():
         try:
             parse_topic(spec)
         except TopictagError as exc:
             raise _fail(str(exc), 2) from None
+    if review and article is not None:
+        raise _fail(f"--review goes through the labels on file, not {article}; give one", 2)
+    if review and order is not None:
+        raise _fail("--order is for labelling an article, not --review", 2)
+    if not review and (disagreement is not None or limit is not None):
+        raise _fail("--disagreement and --limit are for --review", 2)
     if review:
         _, session = review_labels(
-            labels, seeds, model, disagreement, topics or (), out=typer.echo, limit=limit
+            labels,
+            seeds,
+            model,
+            REVIEW_CUTOFF if disagreement is None else disagreement,
+            topics or (),
+            out=typer.echo,
+            limit=REVIEW_LIMIT if limit is None else limit,
         )
         typer.echo(f"{session.counts['corrected']} labels corrected")
     elif article is None:
         raise _fail("give an article to label, or --review", 2)
     else:
         summary = label_article(
-            article, labels, seeds, model, order.value, topics or (), out=typer.echo
+            article,
+            labels,
+            seeds,
+            model,
+            (order or Order.uncertain).value,
+            topics or (),
+            out=typer.echo,
         )
         typer.echo(str(summary))
 

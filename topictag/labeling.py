@@ -54,6 +54,8 @@ SKIP, BACK, QUIT = "s", "b", "q"
 SHOWN_EVIDENCE = 3
 #: Disagreements a review lists and walks through, worst first (``--limit``).
 REVIEW_LIMIT = 20
+#: Disagreements a review lists: |label - out-of-fold probability| above this (``--disagreement``).
+REVIEW_CUTOFF = 0.8
 
 Output = Callable[[str], None]
 
@@ -744,7 +746,7 @@ def find_disagreements(
     labels_dir: str | os.PathLike | None = None,
     seeds_dir: str | os.PathLike | None = None,
     model: str | os.PathLike | None = None,
-    cutoff: float = 0.8,
+    cutoff: float = REVIEW_CUTOFF,
     folds: int = 5,
 ) -> list[Disagreement]:
     """Rows where |label - cross-validated probability| > ``cutoff`` for some topic, worst
@@ -778,7 +780,7 @@ def review_labels(
     labels_dir: str | os.PathLike | None = None,
     seeds_dir: str | os.PathLike | None = None,
     model: str | os.PathLike | None = None,
-    cutoff: float = 0.8,
+    cutoff: float = REVIEW_CUTOFF,
     new_topics: Sequence[str] = (),
     keys: Keys | None = None,
     out: Output = print,

@@ -294,7 +294,11 @@ def load_labels(
                 )
             if row_id in seen_ids:
                 if not is_correction(row, in_file.get(row_id, (0, None))[1]):
-                    raise LabelError(f"{where}: duplicate id, first at {seen_ids[row_id]}{HINT}")
+                    first = seen_ids[row_id]
+                    hint = HINT
+                    if row.get(SUPERSEDES) is True and row_id not in in_file:
+                        hint = f" (a correction goes in the file of the row it corrects, {first})"
+                    raise LabelError(f"{where}: duplicate id, first at {first}{hint}")
                 latest[row_id] = position
                 final[row_id] = (where, sorted(set(row["labels"])))
                 continue
@@ -312,7 +316,8 @@ def load_labels(
                     )
                 if paragraphs[index] != row["text"]:
                     raise LabelError(
-                        f"{where}: text no longer matches paragraph {index} of seeds/{article}.txt"
+                        f"{where}: text no longer matches paragraph {index} of "
+                        f"{Path(seeds_dir or 'seeds') / article}.txt"
                     )
                 labelled_seed.add((article, index))
             elif "paragraph" in row:
@@ -379,7 +384,8 @@ def load_labels(
         missing = [i for i in range(len(paragraphs)) if (article, i) not in labelled_seed]
         if missing:
             warn(
-                f"seeds/{article}.txt: {len(missing)} of {len(paragraphs)} paragraphs have no "
+                f"{Path(seeds_dir or 'seeds') / article}.txt: {len(missing)} of "
+                f"{len(paragraphs)} paragraphs have no "
                 "label row and are not used"
             )
     for topic in topics:

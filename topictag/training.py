@@ -348,7 +348,8 @@ def evaluate(
             result["predictions"] = predicted_topics([data.ids[r] for r in rows], pred, topics)
         return result
 
-    if len(set(np.asarray(data.articles)[real])) >= 2:
+    n_real = len(set(np.asarray(data.articles)[real]))
+    if n_real >= 2:
         out["leave_one_article_out"] = held_out("leave one article out", np.flatnonzero, True)
         if authored.any() and seeds_only:
             out["seeds_only"] = held_out("seeds only", lambda keep: np.flatnonzero(keep & real))
@@ -377,6 +378,12 @@ def evaluate(
             out["baselines"]["keywords"] = report(
                 y[real], keyword_predictions(real_texts, lexicon, topics), topics
             )
+    if n_real < 2 and baselines:
+        out["not_measured"] = (
+            "the model is not measured: holding one real article out needs rows of at least "
+            f"two real (not authored) articles, and there {'is' if n_real == 1 else 'are'} "
+            f"{n_real}"
+        )
     return out
 
 
