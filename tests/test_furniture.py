@@ -100,3 +100,35 @@ def test_a_long_paragraph_is_text_whatever_it_opens_with():
 def test_a_length_limit_that_is_not_a_whole_number_is_refused(bad):
     with pytest.raises(TypeError):
         compile_furniture({**furniture_settings(), "max_chars": bad})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Read\u00a0more: EU agrees new sanctions on Russian LNG",  # no-break space
+        "Read  more: EU agrees new sanctions on Russian LNG",  # two spaces
+        "Read\tmore: EU agrees new sanctions on Russian LNG",
+        "Editor\u2019s picks: Oil tankers wait at the Bosphorus",  # curly apostrophe
+        "Editor\u2018s Picks",
+        "Re\u00adlated: Gazprom raises gas exports",  # soft hyphen
+        "Rel\u200bated: Gazprom raises gas exports",  # zero-width space
+        "\uff32\uff45\uff4c\uff41\uff54\uff45\uff44: Gazprom raises gas exports",  # full width
+        "Most\u00a0read: 1. Gas flows resume",
+        "Sign\u00a0up for our energy newsletter",
+    ],
+)
+def test_a_marker_written_with_odd_spaces_quotes_or_invisible_characters_is_still_one(text):
+    assert RULE(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Read\u00a0more carefully, the contract shows the gas price fell.",
+        "Editor\u2019s note aside, the pipeline opened on time.",
+        "Related\u2019s talks with Gazprom stalled.",
+        "\uff32\uff45\uff41\uff44ers say the Bosphorus was closed.",
+    ],
+)
+def test_sentences_written_oddly_that_only_start_like_a_marker_are_not(text):
+    assert not RULE(text)

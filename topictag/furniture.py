@@ -11,6 +11,7 @@ it tags as it was measured.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,7 +33,31 @@ class Furniture:
     def __call__(self, text: str) -> bool:
         if self.max_chars is not None and len(text) > self.max_chars:
             return False
-        return self.pattern.match(text) is not None
+        if self.pattern.match(text) is not None:
+            return True
+        head = text[:FOLDED_CHARS]
+        if head.isascii() or not _FOLDABLE.search(head):
+            return False  # nothing to fold: the common case, kept fast
+        return self.pattern.match(fold_opening(head)) is not None
+
+
+#: How much of a paragraph's opening is folded to look for a marker written oddly.
+FOLDED_CHARS = 200
+#: Characters that hide a marker from the pattern: soft hyphen, zero-width characters,
+#: full-width forms. (Odd spaces and curly apostrophes the pattern itself allows.)
+_FOLDABLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff\uff01-\uff5e]")
+
+
+def fold_opening(text: str) -> str:
+    """``text`` with compatibility forms folded (full-width letters) and soft hyphens and
+    zero-width characters dropped: "Re\u00adlated:" and "\uff32elated:" read as "Related:"."""
+    return _FOLDABLE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def _tolerant(regex: str) -> str:
+    """A marker's regular expression with each space matching any run of whitespace (a
+    no-break space, two spaces, a tab) and each apostrophe a curly one too."""
+    return regex.replace(" ", r"\s+").replace("'", "['\u2018\u2019]")
 
 
 def furniture_settings(
@@ -48,8 +73,8 @@ def furniture_settings(
 def compile_furniture(settings: dict) -> Furniture:
     """The rule of recorded ``settings``: one pattern that matches at the start of a furniture
     paragraph, past any leading punctuation, and the length limit."""
-    markers = "|".join(settings["markers"])
-    openers = "|".join(settings["openers"])
+    markers = "|".join(map(_tolerant, settings["markers"]))
+    openers = "|".join(map(_tolerant, settings["openers"]))
     max_chars = settings.get("max_chars")
     if max_chars is not None and (not isinstance(max_chars, int) or max_chars < 0):
         raise TypeError(f"max_chars must be a whole number, not {max_chars!r}")
