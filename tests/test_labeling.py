@@ -205,7 +205,7 @@ def test_the_end_screen_allows_back_and_finish():
     session = Session([item(0)], TOPICS, title="t")
     session.handle("\n")
     assert session.done and not session.finished
-    assert "all 1 paragraphs answered" in render(session)
+    assert "every paragraph answered (1 paragraph)" in render(session)
     session.handle("b")
     assert session.pos == 0
     session.handle("\n")

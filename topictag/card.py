@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from topictag.errors import counted
+
 EVALUATION_TITLES = {
     "leave_one_article_out": "Leave one real article out (trained on everything else)",
     "seeds_only": "Leave one real article out, trained on real articles only",
@@ -182,8 +184,8 @@ def model_card(metrics: dict) -> str:
         "",
         "## Data",
         f"{data['rows']} labelled paragraphs: {data['real_rows']} from "
-        f"{data['real_articles']} real "
-        f"articles and {data['authored_rows']} written by us for training (never test data). "
+        f"{counted(data['real_articles'], 'real article')} "
+        f"and {data['authored_rows']} written by us for training (never test data). "
         f"Files: {', '.join(data['files'])}.",
         "",
         "| topic | real paragraphs | authored paragraphs |",

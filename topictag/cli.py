@@ -635,7 +635,7 @@ def _metrics_lines(metrics: dict) -> list[str]:
     evaluation = metrics.get("evaluation", {})
     lines = [
         f"trained on {data['rows']} paragraphs: {data['real_rows']} real from "
-        f"{data['real_articles']} articles, {data['authored_rows']} authored",
+        f"{counted(data['real_articles'], 'article')}, {data['authored_rows']} authored",
         f"parameters: {metrics['params']}",
         summary_table(evaluation),
         *uncertainty_lines(evaluation),

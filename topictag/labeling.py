@@ -339,7 +339,8 @@ def render(session: Session, width: int = 88) -> str:
     help_keys = f"{keys[0]}-{keys[-1]} toggle | Enter/a accept | s skip | b back | q quit"
     if item is None:
         lines = [
-            f"{session.title}: all {len(session.items)} paragraphs answered.",
+            f"{session.title}: every paragraph answered "
+            f"({counted(len(session.items), 'paragraph')}).",
             "  b back | q or Enter finish",
         ]
         return "\n".join(lines + ([f"  {session.message}"] if session.message else []))
