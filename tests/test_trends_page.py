@@ -137,3 +137,22 @@ def test_chromium_draws_every_chart_without_errors_or_requests(page, figures, tm
             for j, colour in enumerate(colours[: len(topics)]):
                 near = (np.abs(pixels - np.array(colour)).max(axis=1) < 12).sum()
                 assert near > 50, f"chart {number}: no line of {topics[j]}"
+
+
+def test_a_time_chart_of_sixty_topics_lists_them_all_in_columns_without_warnings(figures):
+    import copy
+    import warnings
+
+    from topictag.trends_page import LEGEND_ROWS, _time_chart, png
+
+    many = copy.deepcopy(figures)
+    base = figures["model"]["topics"][0]
+    many["model"]["topics"] = [f"topic {i}" for i in range(60)]
+    many["counts"] = {t: figures["counts"][base] for t in many["model"]["topics"]}
+    fig = _time_chart(many, share=False)
+    legend = fig.axes[0].get_legend()
+    assert len(legend.get_texts()) == 61  # the topics and "all articles"
+    assert legend._ncols == -(-61 // LEGEND_ROWS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert png(fig)[:8] == b"\x89PNG\r\n\x1a\n"

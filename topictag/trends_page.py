@@ -13,9 +13,11 @@ Topic colours are those of the article report (``topictag.report.topic_colour``)
 from __future__ import annotations
 
 import colorsys
+import contextlib
 import io
 import json
 import re
+import warnings
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -77,6 +79,10 @@ def _rc() -> dict:
 # Charts -----------------------------------------------------------------------------------
 
 
+#: Topics listed in one column of a time chart's legend; more topics take more columns.
+LEGEND_ROWS = 14
+
+
 def charts(figures: dict) -> dict:
     """The matplotlib ``Figure`` of each chart (no ``groups`` without a breakdown)."""
     import matplotlib
@@ -105,7 +111,8 @@ def _time_chart(figures: dict, share: bool):
 
     topics = figures["model"]["topics"]
     periods = figures["periods"]
-    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    columns = -(-(len(topics) + 1) // LEGEND_ROWS)  # the legend's, beside the plot
+    fig = Figure(figsize=(9 + 1.8 * (columns - 1), 3.2), layout="constrained")
     ax = fig.add_subplot()
     if not periods:
         _empty(ax, "no dated articles")
@@ -135,7 +142,7 @@ def _time_chart(figures: dict, share: bool):
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.grid(axis="y", color="#e5e5e5", linewidth=0.8)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, ncols=columns)
     return fig
 
 
@@ -235,7 +242,8 @@ def svg(fig, name: str) -> str:
 
     buffer = io.StringIO()
     with matplotlib.rc_context({**_rc(), "svg.hashsalt": f"topictag-{name}"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
+        with _layout_warnings_quiet():
+            fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)  # RDF: Creator, license
@@ -249,8 +257,18 @@ def svg(fig, name: str) -> str:
 def png(fig) -> bytes:
     """A figure as PNG, 150 dots per inch, for slides."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=150, metadata={"Software": None})
+    with _layout_warnings_quiet():
+        fig.savefig(buffer, format="png", dpi=150, metadata={"Software": None})
     return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _layout_warnings_quiet():
+    """matplotlib warns (with its source path) when a chart of very many topics leaves its
+    layout no room; the chart is drawn all the same, so the warning is not the user's news."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*layout not applied", category=UserWarning)
+        yield
 
 
 def write_pngs(figures: dict, directory: str | Path) -> list[Path]:
