@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import LABELS
 from typer.testing import CliRunner
 
 from topictag.cli import app
@@ -176,6 +177,7 @@ def test_a_device_behind_a_file_name_is_refused_not_read_forever(runner, tmp_pat
     """/dev/zero never ends: read whole, it would fill the memory (evaluate once did)."""
     for name in ("zero.txt", "zero.jsonl"):
         (tmp_path / name).symlink_to("/dev/zero")
+    shutil.copy(LABELS / "topics.toml", tmp_path)  # label reads the topics first
     result = runner.invoke(app, [a.format(dir=tmp_path) for a in args])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and message in result.stderr
