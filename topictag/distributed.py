@@ -581,7 +581,7 @@ def _read_row_groups(
 
     number = first_row
     try:
-        with pq.ParquetFile(path) as parquet:
+        with pq.ParquetFile(path, pre_buffer=False) as parquet:  # see batch._parquet_chunks
             schema = datasets.Features.from_arrow_schema(parquet.schema_arrow).arrow_schema
             for batch in parquet.iter_batches(batch_size=chunk_rows, row_groups=list(groups)):
                 table = table_cast(pa.Table.from_batches([batch]), schema)

@@ -425,7 +425,7 @@ def _parquet_file(path: Path):
     import pyarrow.parquet as pq
 
     try:
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(path, pre_buffer=False)  # see batch._parquet_chunks
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: not valid Parquet ({' '.join(str(exc).split())})") from None
 
