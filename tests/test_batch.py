@@ -754,3 +754,24 @@ def test_parquet_map_columns_and_string_view_text_are_read(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert [r["m"] for r in rows] == [[["k", "v"]], []]
     assert pq.read_table(tmp_path / "o.parquet").column("m").to_pylist() == [[("k", "v")], []]
+
+
+def test_a_csv_text_longer_than_the_csv_modules_limit_is_tagged(tmp_path):
+    import csv
+
+    path = tmp_path / "long.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerows([["id", "text"], [1, "Gazprom raised gas exports. " * 6000], [2, "Oil."]])
+    summary = tag_corpus(path, tmp_path / "o.jsonl")
+    assert summary["tagged"] == 2
+    assert csv.field_size_limit() == 131072  # the process's own limit is left as it was
+
+
+def test_a_number_too_large_for_parquet_is_one_error_and_no_file(tmp_path):
+    path = tmp_path / "big.jsonl"
+    path.write_text('{"id": 123456789012345678901234567890, "text": "Gas."}\n')
+    with pytest.raises(InputError, match="a whole number too large for Parquet"):
+        tag_corpus(path, tmp_path / "o.parquet")
+    assert not (tmp_path / "o.parquet").exists()
+    assert tag_corpus(path, tmp_path / "o.jsonl")["tagged"] == 1  # JSON Lines keeps it

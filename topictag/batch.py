@@ -8,7 +8,7 @@ probability; a struct column in Parquet).
 Memory stays bounded whatever the size of the corpus: rows are read, tagged and written in
 chunks of at most ``CHUNK_ROWS`` rows (and ``CHUNK_CHARS`` characters of text), with at most
 two chunks per worker process in flight. The largest single row still has to fit in memory,
-and a Parquet input is read one row group at a time.
+and a Parquet input is read a batch at a time.
 
 How each format is read:
 
@@ -349,7 +349,10 @@ def _csv_columns(path: Path) -> list[str]:
     """
     import csv
 
+    limit = csv.field_size_limit()
     try:
+        # The csv module's limit (131,072 characters) would refuse a long text pandas reads.
+        csv.field_size_limit(max(limit, 2**31 - 1))
         with open(path, encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh)
             header = next(reader, None)
@@ -359,6 +362,8 @@ def _csv_columns(path: Path) -> list[str]:
         raise InputError(f"{path}: not UTF-8 text; convert it to UTF-8") from None
     except csv.Error as exc:
         raise InputError(f"{path}: not valid CSV ({exc})") from None
+    finally:
+        csv.field_size_limit(limit)
     if not header:
         raise InputError(f"{path}: empty CSV file; the first line must name the columns")
     if len(set(header)) != len(header):
@@ -802,6 +807,11 @@ class _ParquetWriter:
             names = [n for n in self.schema.names if n not in ADDED]
         try:
             columns = {name: pa.array([row.get(name) for row in rows]) for name in names}
+        except OverflowError as exc:  # a whole number past 64 bits, which JSON allows
+            raise InputError(
+                f"{self.source}: a field holds a whole number too large for Parquet ({exc}); "
+                "write .jsonl instead"
+            ) from None
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise InputError(
                 f"{self.source}: a field mixes types, which Parquet cannot hold ({exc}); "
