@@ -420,6 +420,36 @@ def test_an_output_without_an_ending_or_in_capitals_is_written(tmp_path, tagger)
         assert (tmp_path / name).read_text().startswith("<!")
 
 
+@pytest.mark.parametrize("kind", ["jsonl", "parquet"])
+def test_placeholder_dates_at_the_ends_of_the_calendar_are_named_not_drawn(tmp_path, tagger, kind):
+    """0001-01-01 and 9999-12-31 mean "no date" in many systems; the chart axis cannot reach
+    them (a traceback from matplotlib before)."""
+    import datetime as dt
+
+    dates = ["0001-01-01", "9999-12-31", "2025-05-05"]
+    rows = [{"date": d, "text": "Gas.", "topics": [tagger.topics[0]]} for d in dates]
+    if kind == "jsonl":
+        path = write_jsonl(tmp_path / "c.jsonl", rows)
+    else:
+        path = tmp_path / "c.parquet"
+        days = [dt.date.fromisoformat(d) for d in dates]
+        pq.write_table(
+            pa.table(
+                {
+                    "date": pa.array(days, pa.date32()),
+                    "text": [r["text"] for r in rows],
+                    "topics": [r["topics"] for r in rows],
+                }
+            ),
+            path,
+        )
+    for by in ("day", "week", "month"):
+        result = run(str(path), "--by", by, "--output", str(tmp_path / f"{by}.html"))
+        assert result.exit_code == 0, result.output
+        assert "2 rows whose 'date' is not an ISO date" in result.stderr
+        assert "'0001-01-01'" in result.stderr and "'9999-12-31'" in result.stderr
+
+
 def test_one_topic_and_one_period_give_a_page(tmp_path, tagger):
     topic = tagger.topics[2]
     rows = [

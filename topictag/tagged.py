@@ -47,6 +47,10 @@ FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 NO_DATE = np.iinfo(np.int64).min
 BAD_DATE = NO_DATE + 1
 _EPOCH = date(1970, 1, 1).toordinal()
+#: The usable dates, as day numbers: years 2 to 9998. 0001-01-01 and 9999-12-31 are the
+#: placeholders of "no date" in many systems, and a chart's axis cannot reach past them.
+FIRST_DAY = date(2, 1, 1).toordinal() - _EPOCH
+LAST_DAY = date(9998, 12, 31).toordinal() - _EPOCH
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?"
@@ -92,7 +96,8 @@ class Source:
 
 
 def day_of(value: str) -> int | None:
-    """Days since 1970-01-01 of an ISO date or date-time text, or None if it is not one."""
+    """Days since 1970-01-01 of an ISO date or date-time text, or None if it is not one (or
+    not a usable one: see ``FIRST_DAY``)."""
     match = _ISO.fullmatch(value.strip())
     if match is None:
         return None
@@ -100,9 +105,10 @@ def day_of(value: str) -> int | None:
     if hour is not None and (int(hour) > 23 or int(minute) > 59 or int(second or 0) > 60):
         return None
     try:
-        return date(int(year), int(month), int(day)).toordinal() - _EPOCH
+        number = date(int(year), int(month), int(day)).toordinal() - _EPOCH
     except ValueError:
         return None
+    return number if FIRST_DAY <= number <= LAST_DAY else None
 
 
 def shown_value(value) -> str:
@@ -590,7 +596,13 @@ def _parquet_days(column, rows: np.ndarray) -> tuple[np.ndarray, dict[int, str]]
         days = column.cast(pa.date32()).cast(pa.int32())
         valid = days.is_valid().to_numpy(zero_copy_only=False)
         values = days.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        return np.where(valid, values, np.int64(NO_DATE)), {}
+        outside = valid & ((values < FIRST_DAY) | (values > LAST_DAY))
+        bad = {
+            int(rows[i]): date.fromordinal(int(values[i]) + _EPOCH).isoformat()
+            for i in np.flatnonzero(outside)
+        }
+        values = np.where(outside, np.int64(BAD_DATE), values)
+        return np.where(valid, values, np.int64(NO_DATE)), bad
     encoded = pc.dictionary_encode(column)
     parsed = np.array(
         [_parsed(v) for v in encoded.dictionary.to_pylist()] + [NO_DATE],

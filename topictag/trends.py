@@ -281,7 +281,8 @@ def period_axis(counts: Counts, by: str, where: str = "row") -> list[int]:
         raise InputError(
             f"the dates span {date.fromordinal(first[0] + _EPOCH)} ({where} {first[1]}) to "
             f"{date.fromordinal(last[0] + _EPOCH)} ({where} {last[1]}): {n:,} periods of a "
-            f"{by}, more than {MAX_PERIODS:,}; fix those dates, or use a longer --by"
+            f"{by}, more than {MAX_PERIODS:,}; fix those dates"
+            + (", or use a longer --by" if by != "month" else "")
         )
     return list(range(lo, hi + 1, step))
 
@@ -664,8 +665,9 @@ def problems(figures: dict) -> list[str]:
     if corpus["off_threshold"]:
         named = _named(corpus["off_threshold_rows"], corpus["off_threshold"], where)
         out.append(
-            f"{_rows(corpus['off_threshold'])} have topics that their scores and the model's "
-            f"thresholds do not give ({named}): tagged with another model or --threshold? "
+            f"{_rows(corpus['off_threshold'])} "
+            f"{'has' if corpus['off_threshold'] == 1 else 'have'} topics that their scores and "
+            f"the model's thresholds do not give ({named}): tagged with another model or --threshold? "
             "The report counts the topics as tagged"
         )
     if figures["sample"]["text_field"] is None and corpus["rows"]:
