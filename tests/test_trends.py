@@ -596,12 +596,14 @@ def test_a_date_column_of_numbers_is_refused(tmp_path):
 
 
 def test_dates_spanning_too_many_periods_name_the_rows(tmp_path):
-    rows = [{"date": "0001-01-01", "topics": []}, {"date": "2025-01-01", "topics": []}]
+    rows = [{"date": "0900-01-01", "topics": []}, {"date": "2025-01-01", "topics": []}]
     path = write_jsonl(tmp_path / "span.jsonl", rows)
     result = run(str(path), "--by", "day")
     assert result.exit_code == 1
-    assert "0001-01-01 (line 1) to 2025-01-01 (line 2)" in result.stderr
-    assert run(str(path), "--by", "month", "-f", "json").exit_code == 1  # 24,289 months
+    assert "0900-01-01 (line 1) to 2025-01-01 (line 2)" in result.stderr
+    assert result.stderr.rstrip().endswith("fix those dates, or use a longer --by")
+    months = run(str(path), "--by", "month", "-f", "json")  # 13,501 months
+    assert months.exit_code == 1 and months.stderr.rstrip().endswith("fix those dates")
     ok = write_jsonl(tmp_path / "ok.jsonl", [{"date": "1990-01-01", "topics": []}, rows[1]])
     assert run(str(ok), "--by", "month", "-f", "json").exit_code == 0
 

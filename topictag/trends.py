@@ -667,8 +667,8 @@ def problems(figures: dict) -> list[str]:
         out.append(
             f"{_rows(corpus['off_threshold'])} "
             f"{'has' if corpus['off_threshold'] == 1 else 'have'} topics that their scores and "
-            f"the model's thresholds do not give ({named}): tagged with another model or --threshold? "
-            "The report counts the topics as tagged"
+            f"the model's thresholds do not give ({named}): tagged with another model or "
+            "--threshold? The report counts the topics as tagged"
         )
     if figures["sample"]["text_field"] is None and corpus["rows"]:
         out.append("no text column: no terms or example paragraphs (see --text-field)")
