@@ -775,3 +775,15 @@ def test_a_number_too_large_for_parquet_is_one_error_and_no_file(tmp_path):
         tag_corpus(path, tmp_path / "o.parquet")
     assert not (tmp_path / "o.parquet").exists()
     assert tag_corpus(path, tmp_path / "o.jsonl")["tagged"] == 1  # JSON Lines keeps it
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
+def test_a_json_lines_corpus_in_utf16_or_utf32_is_one_error_before_any_row(tmp_path, codec):
+    """PowerShell's > writes UTF-16: row 1 was "not UTF-8" and later rows decoded by chance."""
+    path = tmp_path / "c.jsonl"
+    lines = "".join(json.dumps({"id": i, "text": "Gas."}) + "\n" for i in range(3))
+    path.write_text(lines, encoding=codec)
+    for on_error in ("fail", "skip"):
+        with pytest.raises(InputError, match=f"{codec.upper()} text .* must be UTF-8"):
+            tag_corpus(path, tmp_path / "o.jsonl", on_error=on_error)
+    assert not (tmp_path / "o.jsonl").exists()

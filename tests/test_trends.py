@@ -735,3 +735,11 @@ def test_figures_of_a_model_trained_without_evaluation_are_marked_stale(tmp_path
     del metrics["evaluation_stale"]
     (model / "metrics.json").write_text(json.dumps(metrics))
     assert model_summary(model, load_model(model))["evaluation"]["stale"] is None
+
+
+def test_a_tagged_corpus_in_utf16_is_one_error(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"date": "2025-01-01", "topics": []}) + "\n", encoding="utf-16")
+    result = run(str(path), "-f", "json")
+    assert result.exit_code == 1
+    assert "UTF-16 text (it opens with a byte order mark)" in result.stderr

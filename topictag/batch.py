@@ -58,6 +58,7 @@ from topictag.files import (
     temp_name,
     write_path,
 )
+from topictag.inputs import refuse_wide_json_lines
 from topictag.tagger import Tagger, load_model
 
 #: Rows per chunk: the unit of tagging, of work sent to a worker and of a Parquet row group.
@@ -278,12 +279,14 @@ def _read_jsonl(
             nbytes += len(line)
             if number == 1 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
+            elif number == 1:
+                refuse_wide_json_lines(line, str(path))
             if not line.strip():
                 continue
             read += 1
             where = f"line {number}"
             try:
-                row = json.loads(line)
+                row = json.loads(line.decode("utf-8"))  # bytes would be read as UTF-16 too
             except UnicodeDecodeError:
                 bad(where, "not UTF-8 text")
                 continue

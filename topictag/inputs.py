@@ -107,6 +107,18 @@ _MARKED = (
 )
 
 
+def refuse_wide_json_lines(first_line: bytes, name: str) -> None:
+    """An error when a JSON Lines file opens with a UTF-16 or UTF-32 byte order mark (what
+    Windows PowerShell's ``>`` writes): JSON Lines is UTF-8, and read line by line such a
+    file would give one bad first line and then rows decoded by chance."""
+    for marks, codec in _MARKED:
+        if first_line.startswith(marks):
+            raise InputError(
+                f"{name}: {codec.upper()} text (it opens with a byte order mark); JSON Lines "
+                f"must be UTF-8: convert it (iconv -f {codec.upper()} -t UTF-8)"
+            )
+
+
 def _refuse_utf16_without_bom(sample: bytes, name: str) -> None:
     """An error with the ``--encoding`` to give when ``sample`` reads as UTF-16 text without a
     byte order mark. Never guessed silently: text decodes as words separated by spaces, which

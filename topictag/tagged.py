@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from topictag.errors import InputError
+from topictag.inputs import refuse_wide_json_lines
 from topictag.tagger import Tagger
 
 #: Rows per batch of the first pass (JSON Lines: lines).
@@ -237,6 +238,7 @@ def _jsonl_fields(path: Path, rows: int = FIRST_ROWS) -> list[str]:
     with open(path, "rb") as fh:
         for number, line in enumerate(fh, 1):
             if number == 1:
+                refuse_wide_json_lines(line, str(path))
                 line = line.removeprefix(b"\xef\xbb\xbf")
             if line.strip():
                 fields.update(dict.fromkeys(_parse_line(line, path, number)))
@@ -248,7 +250,7 @@ def _jsonl_fields(path: Path, rows: int = FIRST_ROWS) -> list[str]:
 
 def _parse_line(line: bytes, path: Path, number: int) -> dict:
     try:
-        row = json.loads(line)
+        row = json.loads(line.decode("utf-8"))  # bytes would be read as UTF-16 too
     except UnicodeDecodeError:
         raise InputError(f"{path}: line {number}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -333,6 +335,7 @@ def _jsonl_batches(source: Source, tagger: Tagger, batch_rows: int) -> Iterator[
         for number, line in enumerate(fh, 1):
             nbytes += len(line)
             if number == 1:
+                refuse_wide_json_lines(line, str(path))
                 line = line.removeprefix(b"\xef\xbb\xbf")
             if not line.strip():
                 continue
