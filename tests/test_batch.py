@@ -787,3 +787,16 @@ def test_a_json_lines_corpus_in_utf16_or_utf32_is_one_error_before_any_row(tmp_p
         with pytest.raises(InputError, match=f"{codec.upper()} text .* must be UTF-8"):
             tag_corpus(path, tmp_path / "o.jsonl", on_error=on_error)
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_input_with_several_files_or_a_directory_says_so(runner, tmp_path):
+    for name in ("a.jsonl", "b.jsonl"):
+        (tmp_path / name).write_text('{"text": "Gas."}\n')
+    several = runner.invoke(
+        app, ["tag", "--input", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]
+    )
+    assert several.exit_code == 2
+    assert "--input takes one corpus file, and no article paths beside it" in several.stderr
+    folder = runner.invoke(app, ["tag", "--input", str(tmp_path)])
+    assert folder.exit_code == 1
+    assert folder.stderr == f"error: {tmp_path}: a directory; --input takes one corpus file\n"

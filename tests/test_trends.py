@@ -743,3 +743,20 @@ def test_a_tagged_corpus_in_utf16_is_one_error(tmp_path):
     result = run(str(path), "-f", "json")
     assert result.exit_code == 1
     assert "UTF-16 text (it opens with a byte order mark)" in result.stderr
+
+
+def test_a_chart_this_report_does_not_draw_is_left_with_a_warning(tmp_path, tagger):
+    """A corpus without a breakdown draws no groups chart: the last report's one stays, named."""
+    charts = tmp_path / "charts"
+    rows = [{"date": "2025-01-01", "text": "Gas.", "source": "a", "topics": []}]
+    with_source = write_jsonl(tmp_path / "a.jsonl", rows)
+    without = write_jsonl(
+        tmp_path / "b.jsonl", [{k: v for k, v in rows[0].items() if k != "source"}]
+    )
+    assert (
+        run(str(with_source), "--png", str(charts), "-o", str(tmp_path / "a.html")).exit_code == 0
+    )
+    assert (charts / "groups.png").exists()
+    result = run(str(without), "--png", str(charts), "-o", str(tmp_path / "b.html"))
+    assert result.exit_code == 0
+    assert f"warning: {charts / 'groups.png'}: from an earlier report" in result.stderr

@@ -210,6 +210,8 @@ def _stderr(message: str) -> None:
 
 
 def _format(path: Path, formats: dict[str, str], what: str) -> str:
+    if what == "corpus" and path.is_dir():
+        raise InputError(f"{path}: a directory; --input takes one corpus file")
     try:
         return formats[path.suffix.lower()]
     except KeyError:

@@ -490,7 +490,12 @@ def _tag_corpus(
     if corpus is None:
         raise _fail("--output writes a tagged corpus: give the corpus with --input CORPUS", 2)
     if paths:
-        raise _fail("give article paths, or --input CORPUS (with --output), not both", 2)
+        raise _fail(
+            f"--input takes one corpus file, and no article paths beside it (also given: "
+            f"{' '.join(map(str, paths[:3]))}{' ...' if len(paths) > 3 else ''}; a shell "
+            "pattern that matched several files?)",
+            2,
+        )
     _refuse_overwriting_inputs(output, corpus, model)
     options = {"text_field": text_field, "on_error": on_error.value, "model": model}
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", defaults.ARROW_MEMORY_POOL)
@@ -867,7 +872,7 @@ def report(
     """
     from topictag.files import not_replaceable
     from topictag.trends import corpus_trends
-    from topictag.trends_page import html_page, json_text, write_pngs, write_text
+    from topictag.trends_page import CHARTS, html_page, json_text, write_pngs, write_text
 
     to_file = output is not None and str(output) != "-"
     _refuse_overwriting_inputs(output, tagged, model)
@@ -893,7 +898,14 @@ def report(
     )
     text = html_page(figures) if fmt is ReportFormat.html else json_text(figures)
     if png is not None:
-        write_pngs(figures, png)
+        written = write_pngs(figures, png)
+        for name in CHARTS:
+            if (old := png / f"{name}.png") not in written and old.exists():
+                typer.echo(
+                    f"warning: {one_line(str(old))}: from an earlier report (this one has no "
+                    f"{name} chart); not replaced",
+                    err=True,
+                )
     if not to_file:
         typer.echo(text, nl=False)
         return

@@ -265,9 +265,11 @@ def png(fig) -> bytes:
 @contextlib.contextmanager
 def _layout_warnings_quiet():
     """matplotlib warns (with its source path) when a chart of very many topics leaves its
-    layout no room; the chart is drawn all the same, so the warning is not the user's news."""
+    layout no room, and for each glyph its font lacks (a source named in Chinese is drawn in
+    boxes); the chart is drawn all the same, and the page shows the names as text."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*layout not applied", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
         yield
 
 
