@@ -760,3 +760,20 @@ def test_a_chart_this_report_does_not_draw_is_left_with_a_warning(tmp_path, tagg
     result = run(str(without), "--png", str(charts), "-o", str(tmp_path / "b.html"))
     assert result.exit_code == 0
     assert f"warning: {charts / 'groups.png'}: from an earlier report" in result.stderr
+
+
+@pytest.mark.parametrize("field", ["date", "source"])
+def test_a_field_that_first_appears_after_a_thousand_rows_is_found(tmp_path, tagger, field):
+    """An optional field left out of the early rows (not null) still dates or groups."""
+    rows = [
+        {"date": "2025-01-01", "text": "Gas.", "source": "a", "topics": []} for _ in range(1001)
+    ]
+    for row in rows[:1000]:
+        del row[field]
+    path = write_jsonl(tmp_path / "late.jsonl", rows)
+    figures = report_json(path)
+    if field == "date":
+        assert figures["corpus"]["rows"] == 1001 and len(figures["periods"]) == 1
+        assert figures["dates"]["missing"] == 1000
+    else:
+        assert figures["groups"] is not None
