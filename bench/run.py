@@ -140,7 +140,7 @@ def _sklearn_tagger(model, pipeline):
     from topictag.tagger import Tagger
 
     class SklearnTagger(Tagger):
-        def scores(self, texts):
+        def scores(self, texts, furniture=None):
             return pipeline.predict_proba(list(texts))
 
     return SklearnTagger(model)
@@ -319,7 +319,7 @@ def _fold_tagger(kind: str, where: Path):
         order = [f"__label__{t.replace(' ', '_')}" for t in model.topics]
 
         class FastTextTagger(Tagger):
-            def scores(self, texts):
+            def scores(self, texts, furniture=None):
                 labels, probabilities = ft.predict(
                     [t.replace("\n", " ") for t in texts], k=-1, threshold=0.0
                 )

@@ -246,3 +246,19 @@ def test_the_python_functions_refuse_an_article_of_too_many_paragraphs_too(model
         predict(text, model=model_dir)
     lifted = Tagger.load(model_dir).tag("gas\n" * 3, max_paragraphs=None)
     assert len(lifted.paragraphs) == 3
+
+
+def test_tag_and_tag_batch_score_through_scores_so_a_subclass_can_replace_the_scorer(model_dir):
+    """The benchmark runs scikit-learn and fastText behind the same Tagger by overriding
+    scores(); a refactor that scored around it once timed topictag against itself."""
+    calls = []
+
+    class Constant(Tagger):
+        def scores(self, texts, furniture=None):
+            calls.append(list(texts))
+            return [[0.9] * len(self.topics) for _ in texts]
+
+    tagger = Constant(Tagger.load(model_dir).model)
+    assert tagger.tag("Anything.\n\nElse.").topics == tagger.topics
+    assert tagger.tag_batch(["One.", "Two."])[0]["topics"] == tagger.topics
+    assert calls == [["Anything.", "Else."], ["One.", "Two."]]

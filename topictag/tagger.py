@@ -81,13 +81,15 @@ class Tagger:
     ) -> Tagger:
         return cls(_load_portable(defaults.model_dir(model_dir)), threshold)
 
-    def scores(self, texts: Sequence[str]) -> list[list[float]]:
+    def scores(
+        self, texts: Sequence[str], furniture: Sequence[bool] | None = None
+    ) -> list[list[float]]:
         """The probability of every topic for each text, taken as one paragraph; 0 for page
-        furniture when the model was trained to leave it untagged (``topictag.furniture``)."""
+        furniture when the model was trained to leave it untagged (``topictag.furniture``).
+        ``furniture`` is :meth:`is_furniture` of the texts when the caller has it already."""
         texts = _texts(texts)
-        return self._scores(texts, self.is_furniture(texts))
-
-    def _scores(self, texts: list[str], furniture: list[bool]) -> list[list[float]]:
+        if furniture is None:
+            furniture = self.is_furniture(texts)
         if not any(furniture):
             return self.model.scores(texts)
         scored = iter(self.model.scores([t for t, f in zip(texts, furniture) if not f]))
@@ -144,7 +146,7 @@ class Tagger:
             _refuse_paragraphs(len(paragraphs), max_paragraphs)
         texts = [p.text for p in paragraphs]
         furniture = self.is_furniture(texts)
-        scores = self._scores(texts, furniture) if paragraphs else []
+        scores = self.scores(texts, furniture) if paragraphs else []
         hits = self.decide(scores, furniture)
         topics, article_scores = self._article(scores, hits)
         result = ArticleResult(
@@ -176,7 +178,7 @@ class Tagger:
         split = [split_paragraphs(text) for text in _texts(texts)]
         flat = [p.text for paragraphs in split for p in paragraphs]
         furniture = self.is_furniture(flat)
-        scores = self._scores(flat, furniture) if flat else []
+        scores = self.scores(flat, furniture) if flat else []
         hits = self.decide(scores, furniture)
         out, start = [], 0
         for paragraphs in split:
