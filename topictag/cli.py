@@ -772,7 +772,7 @@ def label(
         except TopictagError as exc:
             raise _fail(str(exc), 2) from None
     if review and article is not None:
-        raise _fail(f"--review goes through the labels on file, not {article}; give one", 2)
+        raise _fail(f"--review goes through the labels on file: give it or {article}, not both", 2)
     if review and order is not None:
         raise _fail("--order is for labelling an article, not --review", 2)
     if not review and (disagreement is not None or limit is not None):

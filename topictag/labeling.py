@@ -243,8 +243,13 @@ class Session:
         then in this session."""
         key = text_key(item.row["text"])
         out = [self.on_file[key]] if key in self.on_file else []
-        return out + [
-            (other.id, other.stored)
+        return out + [(other.id, other.stored) for other in self._twins(item)]
+
+    def _twins(self, item: Item) -> list[Item]:
+        """The other answered paragraphs of the session with ``item``'s text."""
+        key = text_key(item.row["text"])
+        return [
+            other
             for other in self.items
             if other is not item and other.stored is not None and text_key(other.row["text"]) == key
         ]
@@ -303,14 +308,7 @@ class Session:
             )
             return []
         rows = [row for row in [self._answer(item, labels)] if row is not None]
-        twins = [
-            other
-            for other in self.items
-            if other is not item
-            and other.stored is not None
-            and set(other.stored) != set(labels)
-            and text_key(other.row["text"]) == key
-        ]
+        twins = [other for other in self._twins(item) if set(other.stored) != set(labels)]
         rows += [self._answer(other, labels) for other in twins]
         self._move(self.pos + 1)
         if twins:
