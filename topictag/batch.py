@@ -147,7 +147,7 @@ def tag_corpus(
     if in_fmt == "jsonl":
         chunks = _read_jsonl(source, text_field, bad, chunk_rows)
     else:
-        chunks = _read_with_datasets(source, in_fmt, text_field, bad, chunk_rows)
+        chunks = _read_csv_or_parquet(source, in_fmt, text_field, bad, chunk_rows)
     with (
         _progress_bar(source, in_fmt, progress) as bar,
         _output(target, out_fmt, topics, str(source)) as writer,
@@ -391,7 +391,7 @@ def _check_field_counts(path: Path, reader, width: int) -> None:
         line = reader.line_num + 1
 
 
-def _read_with_datasets(
+def _read_csv_or_parquet(
     path: Path, fmt: str, field: str, bad: Callable[[str, str], None], chunk_rows: int
 ) -> Iterator[_Chunk]:
     """Chunks of good rows of a CSV file, streamed by ``datasets``, or of a Parquet file, read

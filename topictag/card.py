@@ -40,7 +40,7 @@ def metrics_table(result: dict) -> str:
     """A Markdown table of per-topic precision, recall, F1, support, and macro/micro F1."""
     lines = ["| topic | precision | recall | F1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
     for topic, m in result["per_topic"].items():
-        if m["f1"] is None or (m["support"] == 0 and m.get("predicted") == 0):  # not in macro F1
+        if _undefined(m):  # left out of macro F1 too
             lines.append(f"| {topic} | - | - | undefined | 0 |")
             continue
         lines.append(
@@ -90,13 +90,16 @@ def changes_paragraph(result: dict) -> str | None:
     )
 
 
+def _undefined(m: dict) -> bool:
+    """Whether a topic's F1 is undefined: neither labelled nor predicted (``None`` since
+    metrics record it so; support and predictions of 0 in earlier ones)."""
+    return m["f1"] is None or (m["support"] == 0 and m.get("predicted") == 0)
+
+
 def _f1s(result: dict) -> dict[str, float | None]:
-    """Each topic's F1; None for a topic neither labelled nor predicted (undefined)."""
+    """Each topic's F1; None where it is undefined."""
     if "per_topic" in result:
-        return {
-            t: None if m["support"] == 0 and m.get("predicted") == 0 else m["f1"]
-            for t, m in result["per_topic"].items()
-        }
+        return {t: None if _undefined(m) else m["f1"] for t, m in result["per_topic"].items()}
     return result["f1"]
 
 
@@ -275,17 +278,22 @@ def main(argv: Sequence[str]) -> int:
         print(USAGE, file=sys.stderr)
         return 2
     model, readme = Path(argv[0] if argv else "model"), Path("README.md")
-    for path, step in [(model / "metrics.json", "read"), (readme, "update")]:
-        try:
-            if step == "read":
-                metrics = json.loads(path.read_text(encoding="utf-8"))
-            else:
-                text = update_readme(path.read_text(encoding="utf-8"), metrics)
-                write_atomic(path, text.encode("utf-8"))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            print(f"error: {one_line(f'{path}: {problem}')}", file=sys.stderr)
-            return 1
+    bad = (OSError, ValueError, KeyError, TypeError, AttributeError)
+
+    def fail(path: Path, exc: Exception) -> int:
+        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"error: {one_line(f'{path}: {problem}')}", file=sys.stderr)
+        return 1
+
+    try:
+        metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
+    except bad as exc:
+        return fail(model / "metrics.json", exc)
+    try:
+        text = update_readme(readme.read_text(encoding="utf-8"), metrics)
+        write_atomic(readme, text.encode("utf-8"))
+    except bad as exc:
+        return fail(readme, exc)
     print(f"{readme}: figures of {model}")
     return 0
 

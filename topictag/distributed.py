@@ -62,8 +62,8 @@ from topictag.batch import (
     _output,
     _ParquetWriter,
     _progress_bar,
+    _read_csv_or_parquet,
     _read_jsonl,
-    _read_with_datasets,
     _stderr,
     _writing,
     check_paths,
@@ -249,7 +249,7 @@ def _first_chunk(
     if fmt == "jsonl":
         reader = _read_jsonl(source, field, bad, chunk_rows)
     else:
-        reader = _read_with_datasets(source, fmt, field, bad, chunk_rows)
+        reader = _read_csv_or_parquet(source, fmt, field, bad, chunk_rows)
     with contextlib.closing(reader):
         return next(reader, None)
 

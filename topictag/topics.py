@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +20,17 @@ def bad_name_characters(name: str) -> list[str]:
     return sorted({c for c in name if c in NAME_FORBIDDEN or not c.isprintable()})
 
 
-def name_problem(name: str) -> str | None:
-    """What is wrong with ``name`` as a topic name, or None."""
+def name_problem(name: str, names: Sequence[str] = ()) -> str | None:
+    """What is wrong with ``name`` as a topic name beside the topics ``names``, or None."""
+    if not name.strip():
+        return "is empty"
     if name != name.strip() or any(c in LINE_BREAKING for c in name):
         return "has a control character or surrounding space"
     if bad := bad_name_characters(name):
         return f"cannot contain {' '.join(map(repr, bad))}"
+    same = [n for n in names if n.casefold() == name.casefold()]
+    if same:
+        return "is defined twice" if same[0] == name else f"differs from {same[0]!r} in case only"
     return None
 
 
@@ -73,14 +79,8 @@ def load_topics(labels_dir: Path) -> list[Topic]:
         name = entry.get("name") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name.strip():
             raise LabelError(f"{path}: topic {n} has no name")
-        if problem := name_problem(name):
+        if problem := name_problem(name, [t.name for t in topics]):
             raise LabelError(f"{path}: topic name {name!r} {problem}")
-        same = [t.name for t in topics if t.name.casefold() == name.casefold()]
-        if same:
-            twice = (
-                "is defined twice" if same[0] == name else f"differs from {same[0]!r} in case only"
-            )
-            raise LabelError(f"{path}: topic {name!r} {twice}")
         topics.append(Topic(name=name, definition=str(entry.get("definition", ""))))
     return topics
 
@@ -97,10 +97,8 @@ def add_topic(labels_dir: Path, name: str, definition: str) -> None:
     names = [t.name for t in load_topics(labels_dir)]
     if name in names:
         return
-    if problem := name_problem(name) or (not name and "is empty"):
+    if problem := name_problem(name, names):
         raise LabelError(f"topic name {name!r} {problem}")
-    if same := [n for n in names if n.casefold() == name.casefold()]:
-        raise LabelError(f"topic name {name!r} differs from {same[0]!r} in case only")
     definition = " ".join(definition.split())
     entry = f"\n[[topic]]\nname = {_toml_string(name)}\ndefinition = {_toml_string(definition)}\n"
     before = read_regular(path)
