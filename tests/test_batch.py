@@ -777,9 +777,12 @@ def test_a_number_too_large_for_parquet_is_one_error_and_no_file(tmp_path):
     assert tag_corpus(path, tmp_path / "o.jsonl")["tagged"] == 1  # JSON Lines keeps it
 
 
-@pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
+@pytest.mark.parametrize(
+    "codec", ["utf-16", "utf-32", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"]
+)
 def test_a_json_lines_corpus_in_utf16_or_utf32_is_one_error_before_any_row(tmp_path, codec):
-    """PowerShell's > writes UTF-16: row 1 was "not UTF-8" and later rows decoded by chance."""
+    """PowerShell's > writes UTF-16: row 1 was "not UTF-8" and later rows decoded by chance.
+    Without a byte order mark (the -le and -be codecs), every line was "not valid JSON"."""
     path = tmp_path / "c.jsonl"
     lines = "".join(json.dumps({"id": i, "text": "Gas."}) + "\n" for i in range(3))
     path.write_text(lines, encoding=codec)

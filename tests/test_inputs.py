@@ -1,5 +1,6 @@
 """Reading articles: encodings, binary data, HTML, paths. Bad input is one clear error."""
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -259,3 +260,17 @@ def test_a_html_file_without_a_tag_is_plain_text_with_its_paragraphs(tmp_path):
     assert article.text == "Gas flows rose.\n\nOil prices fell.\n\nTalks went on."
     (tmp_path / "page.html").write_text("<p>Gas flows rose.</p>\n\n<p>Oil prices fell.</p>")
     assert read_file(tmp_path / "page.html").text == "Gas flows rose.\n\nOil prices fell."
+
+
+@given(st.dictionaries(st.text(), st.text()), st.booleans())
+def test_a_utf8_json_line_is_never_taken_for_utf16_or_utf32(row, ascii_only):
+    line = (json.dumps(row, ensure_ascii=ascii_only) + "\n").encode("utf-8")
+    inputs.refuse_wide_json_lines(line, "c.jsonl")  # no error
+
+
+@given(st.dictionaries(st.text(), st.text()))
+def test_a_json_line_in_utf16_or_utf32_without_a_mark_is_named(row):
+    line = json.dumps(row, ensure_ascii=False) + "\n"
+    for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+        with pytest.raises(InputError, match=rf"^c\.jsonl: {codec.upper()} text \(no byte order"):
+            inputs.refuse_wide_json_lines(line.encode(codec), "c.jsonl")

@@ -136,6 +136,23 @@ def test_sigterm_during_batch_tagging_cleans_up_like_ctrl_c(tmp_path, big_corpus
     assert temporaries(tmp_path) == [] and not target.exists()
 
 
+@pytest.mark.parametrize("delay", [0.0, 0.02, 0.05, 0.1], ids=["at once", "2 ms", "5 ms", "10 ms"])
+def test_ctrl_c_to_the_process_group_while_workers_start_is_one_line(
+    tmp_path, big_corpus, model_dir, delay
+):
+    """A terminal sends Ctrl-C to every process of the group, workers still importing too: they
+    printed a KeyboardInterrupt traceback each. Workers start with SIGINT blocked."""
+    target = tmp_path / "out.jsonl"
+    args = ["tag", "--input", str(big_corpus), "--output", str(target), "--num-proc", "2"]
+    with running([*args, "--model", str(model_dir)]) as process:
+        wait_for(lambda: temporaries(tmp_path), 30, step=0.005)
+        time.sleep(delay)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(30) == 130
+        assert process.stderr.read().decode().strip() == "error: interrupted"
+    assert temporaries(tmp_path) == [] and not target.exists()
+
+
 def test_kill_9_during_cross_validation_takes_the_workers_with_it(tmp_path):
     labels = tmp_path / "labels"
     labels.mkdir()

@@ -737,12 +737,20 @@ def test_figures_of_a_model_trained_without_evaluation_are_marked_stale(tmp_path
     assert model_summary(model, load_model(model))["evaluation"]["stale"] is None
 
 
-def test_a_tagged_corpus_in_utf16_is_one_error(tmp_path):
+@pytest.mark.parametrize(
+    ("codec", "says"),
+    [
+        ("utf-16", "UTF-16 text (it opens with a byte order mark)"),
+        ("utf-16-le", "UTF-16-LE text (no byte order mark)"),
+    ],
+)
+def test_a_tagged_corpus_in_utf16_is_one_error(tmp_path, codec, says):
     path = tmp_path / "c.jsonl"
-    path.write_text(json.dumps({"date": "2025-01-01", "topics": []}) + "\n", encoding="utf-16")
+    path.write_text(json.dumps({"date": "2025-01-01", "topics": []}) + "\n", encoding=codec)
     result = run(str(path), "-f", "json")
     assert result.exit_code == 1
-    assert "UTF-16 text (it opens with a byte order mark)" in result.stderr
+    assert says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_chart_this_report_does_not_draw_is_left_with_a_warning(tmp_path, tagger):

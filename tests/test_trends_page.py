@@ -156,3 +156,33 @@ def test_a_time_chart_of_sixty_topics_lists_them_all_in_columns_without_warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert png(fig)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("kind", ["svg", "png"])
+def test_source_and_topic_names_are_drawn_as_plain_text(figures, kind):
+    """A "$" pair is TeX to matplotlib: "$\\frac{$" as a source stopped the report with a
+    traceback. A right-to-left override drew the rest of its label backwards."""
+    import copy
+
+    from topictag.trends_page import charts, png, svg
+
+    odd = copy.deepcopy(figures)
+    names = ["$\\frac{$", "plain $5 and $6", "a\u202eevil"]
+    for row, name in zip(odd["groups"]["top"], names):
+        row["group"] = name
+    first = odd["model"]["topics"][0]
+    renamed = "$x^$"
+    odd["model"]["topics"][0] = renamed
+    odd["counts"][renamed] = odd["counts"].pop(first)
+    odd["share"][renamed] = odd["share"].pop(first)
+    for row in [*odd["groups"]["top"], odd["groups"]["other"] or {"topics": {first: 0}}]:
+        row["topics"][renamed] = row["topics"].pop(first)
+    drawn = charts(odd)
+    if kind == "png":
+        for fig in drawn.values():
+            assert png(fig)[:8] == b"\x89PNG\r\n\x1a\n"
+        return
+    groups = svg(drawn["groups"], "groups")
+    assert "<!-- $\\frac{$ (" in groups and "<!-- plain $5 and $6 (" in groups
+    assert "<!-- aevil (" in groups and "\u202e" not in groups
+    assert "<!-- $x^$ -->" in svg(drawn["counts"], "counts")

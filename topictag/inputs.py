@@ -108,15 +108,37 @@ _MARKED = (
 
 
 def refuse_wide_json_lines(first_line: bytes, name: str) -> None:
-    """An error when a JSON Lines file opens with a UTF-16 or UTF-32 byte order mark (what
-    Windows PowerShell's ``>`` writes): JSON Lines is UTF-8, and read line by line such a
-    file would give one bad first line and then rows decoded by chance."""
+    """An error when a JSON Lines file is UTF-16 or UTF-32 (what Windows PowerShell's ``>``
+    writes), with or without a byte order mark: JSON Lines is UTF-8, and read line by line such
+    a file would give one bad first line and then rows decoded by chance. Without a mark, a NUL
+    among the first four bytes decides it: a JSON line opens with an ASCII character, which
+    UTF-16 and UTF-32 write with NUL beside it, and UTF-8 JSON never holds a raw NUL."""
     for marks, codec in _MARKED:
         if first_line.startswith(marks):
             raise InputError(
                 f"{name}: {codec.upper()} text (it opens with a byte order mark); JSON Lines "
                 f"must be UTF-8: convert it (iconv -f {codec.upper()} -t UTF-8)"
             )
+    codec = _unmarked_wide(first_line[:4])
+    if codec:
+        raise InputError(
+            f"{name}: {codec.upper()} text (no byte order mark); JSON Lines must be UTF-8: "
+            f"convert it (iconv -f {codec.upper()} -t UTF-8)"
+        )
+
+
+def _unmarked_wide(head: bytes) -> str | None:
+    """The codec of a UTF-16 or UTF-32 text without a byte order mark whose first characters
+    are ASCII, from its first four bytes; None for anything else."""
+    if len(head) < 4 or not head.isascii():
+        return None
+    shapes = {  # which of the four bytes are not NUL
+        (True, False, False, False): "utf-32-le",
+        (False, False, False, True): "utf-32-be",
+        (True, False, True, False): "utf-16-le",
+        (False, True, False, True): "utf-16-be",
+    }
+    return shapes.get(tuple(byte != 0 for byte in head[:4]))
 
 
 def _refuse_utf16_without_bom(sample: bytes, name: str) -> None:

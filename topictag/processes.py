@@ -38,7 +38,9 @@ def die_with_parent(parent: int) -> None:
 
 def _start_worker(parent: int, initializer: Callable | None, initargs: tuple) -> None:
     die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # also drops a Ctrl-C held back since start
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if initializer is not None:
         initializer(*initargs)
@@ -59,7 +61,7 @@ def worker_pool(n: int, initializer: Callable | None = None, initargs: tuple = (
         def submit(self, fn, /, *args, **kwargs):
             # A worker is started by submit, when one is needed. Ctrl-C or SIGTERM waits until
             # it has been handed its start-up data: cut off before, it would print a traceback.
-            with _main_hidden(), signals_deferred():
+            with _main_hidden(), signals_deferred(), _interrupt_blocked():
                 return super().submit(fn, *args, **kwargs)
 
     return Pool(
@@ -68,6 +70,22 @@ def worker_pool(n: int, initializer: Callable | None = None, initargs: tuple = (
         initializer=_start_worker,
         initargs=(os.getpid(), initializer, initargs),
     )
+
+
+@contextmanager
+def _interrupt_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread while the body runs: a worker started meanwhile inherits
+    the block, so the Ctrl-C a terminal sends its whole process group waits in the worker until
+    it ignores SIGINT, instead of stopping its start-up imports with a traceback. (The parent
+    still gets it, through its other threads or when this block ends.)"""
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextmanager

@@ -73,7 +73,18 @@ def _rc() -> dict:
         "font.size": 9,
         "axes.spines.top": False,
         "axes.spines.right": False,
+        "text.parse_math": False,  # a "$" in a source or topic name is text, not TeX
     }
+
+
+#: Bidirectional formatting characters. A chart label has no markup to contain them: an
+#: override (U+202E) in a source name would turn the rest of the label around.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def drawn(text: str) -> str:
+    """``text`` as a chart draws it: without bidirectional formatting characters."""
+    return _BIDI_CONTROLS.sub("", text)
 
 
 # Charts -----------------------------------------------------------------------------------
@@ -125,7 +136,9 @@ def _time_chart(figures: dict, share: bool):
             y = np.array([np.nan if s is None else 100 * s for s in figures["share"][topic]])
         else:
             y = np.array(figures["counts"][topic], dtype=float)
-        ax.plot(x, y, color=topic_hex(j), label=topic, linewidth=1.8, marker=marker, markersize=3)
+        ax.plot(
+            x, y, color=topic_hex(j), label=drawn(topic), linewidth=1.8, marker=marker, markersize=3
+        )
         top = max(top, float(np.nanmax(y)) if np.isfinite(y).any() else 0.0)
     if not share:
         totals = np.array([p["articles"] for p in periods], dtype=float)
@@ -173,6 +186,7 @@ def _matrix(ax, shades, labels, xlabels, ylabels, colours_x=None, colours_y=None
             fontsize=8,
             color="white" if dark else "#222",
         )
+    xlabels, ylabels = [drawn(x) for x in xlabels], [drawn(y) for y in ylabels]
     ax.set_xticks([j + 0.5 for j in range(len(xlabels))], xlabels, rotation=30, ha="right")
     ax.set_yticks([i + 0.5 for i in range(len(ylabels))], ylabels)
     ax.tick_params(length=0)
