@@ -11,7 +11,14 @@ import time
 import pytest
 
 from topictag import files
-from topictag.files import read_regular, remove_stale, temp_name, write_atomic, write_atomic_set
+from topictag.files import (
+    cannot_write,
+    read_regular,
+    remove_stale,
+    temp_name,
+    write_atomic,
+    write_atomic_set,
+)
 
 POSIX = pytest.mark.skipif(os.name != "posix", reason="FIFOs, sockets and devices: POSIX")
 
@@ -158,3 +165,20 @@ def test_write_atomic_through_a_symbolic_link_replaces_the_file_it_points_to(tmp
     write_atomic(tmp_path / "page.html", b"new")
     assert (tmp_path / "page.html").is_symlink()
     assert (tmp_path / "real" / "page.html").read_bytes() == b"new"
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        OSError(28, "No space left on device"),
+        OSError(28, "Error writing bytes to file. Detail: [errno 28] No space left on device"),
+        OSError("Error writing bytes to file. Detail: [errno 28] No space left on device"),
+    ],
+    ids=["os", "pyarrow", "no number"],
+)
+def test_a_failed_write_is_named_with_the_system_reason(exc):
+    assert cannot_write("o.parquet", exc) == "o.parquet: cannot write (No space left on device)"
+
+
+def test_a_failed_write_without_an_error_number_keeps_its_message():
+    assert cannot_write("o", OSError("disk on fire")) == "o: cannot write (disk on fire)"

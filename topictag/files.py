@@ -292,5 +292,10 @@ def discard_dir(path: Path, beside: Path) -> None:
 
 
 def cannot_write(path: str | os.PathLike, exc: OSError) -> str:
-    """The one-line reason a write failed: ``PATH: cannot write (No space left on device)``."""
-    return f"{path}: cannot write ({exc.strerror or exc})"
+    """The one-line reason a write failed: ``PATH: cannot write (No space left on device)``,
+    also from pyarrow, whose errors carry the system's error number only in their text
+    ("Error writing bytes to file. Detail: [errno 28] No space left on device")."""
+    reason = exc.strerror or str(exc)
+    if number := re.search(r"\[errno (\d+)\]", reason):
+        reason = os.strerror(int(number[1]))
+    return f"{path}: cannot write ({reason})"
