@@ -5,13 +5,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from topictag import load_model
-from topictag.errors import LINE_BREAKING, ModelError, TopictagError, counted, one_line
+from topictag.errors import CONTROLS, ModelError, TopictagError, counted, one_line
 
 
 @given(st.text())
 def test_one_line_leaves_no_line_break_or_control_character_and_is_idempotent(text):
     line = one_line(text)
-    assert not LINE_BREAKING.intersection(line)
+    assert not CONTROLS.intersection(line)
     assert one_line(line) == line
 
 

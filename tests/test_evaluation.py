@@ -46,3 +46,12 @@ def test_cli_errors_as_json_and_table(tmp_path, use_model):
     table = runner.invoke(app, ["evaluate", str(path), "--errors"])
     assert table.exit_code == 0
     assert "r2: " in table.stdout and "missed gas" in table.stdout
+
+
+def test_the_errors_table_shows_escape_sequences_in_ids_and_text_as_text(tmp_path, use_model):
+    rows = [{**ROWS[1], "id": "r\x1b[2J", "text": ROWS[1]["text"] + " \x1b]0;x\x07"}]
+    path = write_jsonl(tmp_path / "rows.jsonl", rows)
+    table = CliRunner().invoke(app, ["evaluate", str(path), "--errors"])
+    assert table.exit_code == 0
+    assert "\x1b" not in table.stdout and "\x07" not in table.stdout
+    assert "r\\x1b[2J: missed gas" in table.stdout and "\\x1b]0;x\\x07" in table.stdout

@@ -744,3 +744,11 @@ def test_options_of_the_other_mode_are_usage_errors_not_ignored(tmp_path, args, 
     result = CliRunner().invoke(app, ["label", *args, "--labels", str(tmp_path)], input="q\n")
     assert result.exit_code == 2
     assert result.stderr == f"error: {says}\n"
+
+
+def test_the_screen_shows_escape_sequences_in_the_text_as_text():
+    it = item(0)
+    it.row["text"] = "Gas \x1b]0;title\x07 flows.\n\x1b[2J\tend \u202eevil"
+    screen = render(Session([it], TOPICS))
+    assert "\x1b" not in screen and "\x07" not in screen and "\u202e" not in screen
+    assert "Gas \\x1b]0;title\\x07 flows." in screen and "\\x1b[2J" in screen

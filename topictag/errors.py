@@ -32,18 +32,29 @@ class WriteError(TopictagError):
     was there before is left as it was, and nothing half-written."""
 
 
-#: Control characters and line separators: escaped in messages, refused in topic names.
-LINE_BREAKING = {chr(c) for c in range(32)} | {"\x7f", "\x85", "\u2028", "\u2029"}
+#: Bidirectional formatting characters: an override (U+202E) shows the rest of its line
+#: backwards, an isolate hides where a name ends.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e") | frozenset(
+    "\u2066\u2067\u2068\u2069"
+)
+
+#: Control characters (C0, DEL, C1: a terminal obeys some of them), line separators and
+#: bidirectional formatting: escaped in messages and in text shown on a terminal, refused in
+#: topic names.
+CONTROLS = (
+    {chr(c) for c in range(32)}
+    | {chr(c) for c in range(0x7F, 0xA0)}
+    | {"\u2028", "\u2029"}
+    | BIDI_CONTROLS
+)
 
 
 def one_line(message: str) -> str:
     """``message`` with line breaks and other control characters escaped (``\\n``, ``\\x1b``),
-    so that a file name holding them cannot split an error line or drive the terminal."""
-    if not LINE_BREAKING.intersection(message):
+    so that a file name or a paragraph holding them cannot split a line or drive the terminal."""
+    if not CONTROLS.intersection(message):
         return message
-    return "".join(
-        c.encode("unicode_escape").decode() if c in LINE_BREAKING else c for c in message
-    )
+    return "".join(c.encode("unicode_escape").decode() if c in CONTROLS else c for c in message)
 
 
 def counted(n: int, noun: str) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from topictag.errors import one_line
 from topictag.labels import check_labels, latest_rows, scan_jsonl
 from topictag.lexicon import keyword_hits
 from topictag.metrics import binarize, report
+from topictag.render import preview
 from topictag.tagger import load_model
 
 
@@ -73,10 +75,8 @@ def errors_table(errors: list[dict], width: int = 100) -> str:
     """The errors as text for people: one block per row, worst first."""
     lines = []
     for e in errors:
-        where = e["id"] if e["id"] is not None else f"line {e['line']}"
+        where = one_line(str(e["id"])) if e["id"] is not None else f"line {e['line']}"
         parts = [f"missed {t} ({e['scores'][t]:.2f})" for t in e["missed"]]
         parts += [f"false {t} ({e['scores'][t]:.2f})" for t in e["false"]]
-        text = " ".join(e["text"].split())
-        preview = text if len(text) <= width else text[: width - 3] + "..."
-        lines.append(f"{where}: {', '.join(parts)}\n    {preview}")
+        lines.append(f"{where}: {', '.join(parts)}\n    {preview(e['text'], width)}")
     return "\n".join(lines)

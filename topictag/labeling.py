@@ -37,6 +37,7 @@ from topictag.errors import (
     TopictagError,
     WriteError,
     counted,
+    one_line,
 )
 from topictag.files import cannot_write, fsync_dir, kind, read_regular, write_all, write_atomic
 from topictag.labels import AUTHORED, DEV_FILE, SUPERSEDES, latest_rows, scan_jsonl, text_key
@@ -343,7 +344,8 @@ def render(session: Session, width: int = 88) -> str:
         ]
         return "\n".join(lines + ([f"  {session.message}"] if session.message else []))
     lines = [f"{item.id}   {session.pos + 1} of {len(session.items)}   {session.title}", ""]
-    for line in item.row["text"].split("\n"):
+    for line in item.row["text"].split("\n"):  # escape sequences in the text shown, not obeyed
+        line = one_line(line.expandtabs())
         lines += textwrap.wrap(line, width, initial_indent="  ", subsequent_indent="  ") or [""]
     lines.append("")
     name_width = max(len(t) for t in session.topics)

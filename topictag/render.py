@@ -6,8 +6,11 @@ from topictag.errors import counted, one_line
 from topictag.tagger import ArticleResult
 
 
-def _preview(text: str, width: int = 70) -> str:
-    flat = " ".join(text.split())
+def preview(text: str, width: int = 70) -> str:
+    """``text`` on one line of at most ``width`` characters, for a terminal: whitespace runs
+    become one space and control characters are escaped (an article's escape sequences would
+    drive the terminal)."""
+    flat = one_line(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -31,7 +34,7 @@ def article_table(
                 "- (page furniture)" if p.furniture else "-"
             )
             lines.append(f"  [{p.index:>3}] {tags}")
-            lines.append(f"        {_preview(p.text)}")
+            lines.append(f"        {preview(p.text)}")
             for topic, items in p.evidence.items():
                 words = ", ".join(f"{e['term']} ({e['weight']:+.2f})" for e in items) or "-"
                 lines.append(f"        {topic}: {words}")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from topictag.errors import LINE_BREAKING, LabelError
+from topictag.errors import CONTROLS, LabelError
 
 TOPICS_FILE = "topics.toml"
 #: Characters a topic name may not hold: they would split or break the lists ("gas, oil"),
@@ -24,7 +24,7 @@ def name_problem(name: str, names: Sequence[str] = ()) -> str | None:
     """What is wrong with ``name`` as a topic name beside the topics ``names``, or None."""
     if not name.strip():
         return "is empty"
-    if name != name.strip() or any(c in LINE_BREAKING for c in name):
+    if name != name.strip() or any(c in CONTROLS for c in name):
         return "has a control character or surrounding space"
     if bad := bad_name_characters(name):
         return f"cannot contain {' '.join(map(repr, bad))}"

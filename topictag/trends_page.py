@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from topictag.errors import counted
+from topictag.errors import BIDI_CONTROLS, counted
 from topictag.report import _CSS, _badge, highlighted, page, topic_colour
 from topictag.tagger import ParagraphResult
 
@@ -77,14 +77,13 @@ def _rc() -> dict:
     }
 
 
-#: Bidirectional formatting characters. A chart label has no markup to contain them: an
-#: override (U+202E) in a source name would turn the rest of the label around.
-_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNDRAWN = dict.fromkeys(map(ord, BIDI_CONTROLS))
 
 
 def drawn(text: str) -> str:
-    """``text`` as a chart draws it: without bidirectional formatting characters."""
-    return _BIDI_CONTROLS.sub("", text)
+    """``text`` as a chart draws it: without bidirectional formatting characters, which a label
+    has no markup to contain (an override in a source name turned the rest of it around)."""
+    return text.translate(_UNDRAWN)
 
 
 # Charts -----------------------------------------------------------------------------------
