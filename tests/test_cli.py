@@ -317,3 +317,13 @@ def test_importing_the_package_loads_no_module_of_the_tagger_until_used():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "True"]
+
+
+def test_info_shows_a_model_path_s_escape_sequences_as_text(runner, model_dir, tmp_path):
+    import shutil
+
+    odd = tmp_path / "m\x1b[2J"
+    shutil.copytree(model_dir, odd)
+    result = runner.invoke(app, ["info", "--model", str(odd)])
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stdout and "m\\x1b[2J" in result.stdout

@@ -785,3 +785,10 @@ def test_a_field_that_first_appears_after_a_thousand_rows_is_found(tmp_path, tag
         assert figures["dates"]["missing"] == 1000
     else:
         assert figures["groups"] is not None
+
+
+def test_the_summary_line_shows_an_output_name_s_escape_sequences_as_text(corpora, tmp_path):
+    out = tmp_path / "r\x1b[2J.html"
+    result = run(str(corpora["jsonl"]), "--sample", "0", "-o", str(out))
+    assert result.exit_code == 0 and out.exists()
+    assert "\x1b" not in result.stderr and "r\\x1b[2J.html: " in result.stderr

@@ -618,7 +618,7 @@ def info(
         typer.echo(_json({**metrics, "top_terms": terms} if terms else metrics, _indent(fmt)))
         return
     head = [
-        f"model: {path}",
+        f"model: {one_line(str(path))}",
         "topics: " + ", ".join(f"{t} ({v:.2f})" for t, v in metrics["thresholds"].items()),
     ]
     try:
@@ -911,7 +911,7 @@ def report(
         return
     write_text(output, text)
     typer.echo(
-        f"{output}: {counted(figures['corpus']['rows'], 'article')}, "
+        f"{one_line(str(output))}: {counted(figures['corpus']['rows'], 'article')}, "
         f"{counted(len(figures['periods']), 'period')}, {figures['sample']['read']:,} read for "
         "terms",
         err=True,
