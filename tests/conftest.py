@@ -4,6 +4,7 @@ so no test depends on the committed model/."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 from pathlib import Path
@@ -75,3 +76,18 @@ def write_jsonl(path: Path, rows: list) -> Path:
         for row in rows:
             fh.write((row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n")
     return path
+
+
+def homes(tmp_path: Path) -> dict[str, Path]:
+    """Two home directories for a subprocess: ``empty`` (writable, to see what a run leaves in
+    it) and ``unusable`` (under a regular file: nothing can be made there, as on a read-only
+    home, which root's tests cannot otherwise make)."""
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "empty").mkdir()
+    return {"empty": tmp_path / "empty", "unusable": tmp_path / "a-file" / "home"}
+
+
+def env_with_home(home: Path) -> dict[str, str]:
+    """The environment with ``home`` as HOME and no cache location of its own."""
+    unset = ("HF_HOME", "HF_DATASETS_CACHE", "XDG_CACHE_HOME")
+    return {**{k: v for k, v in os.environ.items() if k not in unset}, "HOME": str(home)}

@@ -804,3 +804,25 @@ def test_input_with_several_files_or_a_directory_says_so(runner, tmp_path):
     folder = runner.invoke(app, ["tag", "--input", str(tmp_path)])
     assert folder.exit_code == 1
     assert folder.stderr == f"error: {tmp_path}: a directory; --input takes one corpus file\n"
+
+
+def test_a_csv_corpus_is_read_without_writing_to_the_home_directory(tmp_path, model_dir):
+    """A read-only home made every CSV corpus "not valid CSV"; a writable one kept a lock file
+    of each run."""
+    from conftest import env_with_home, homes
+
+    source = tmp_path / "c.csv"
+    source.write_text("id,text\n1,Gas exports rose.\n2,Brent crude fell.\n", encoding="utf-8")
+    made = homes(tmp_path)
+    for name, home in made.items():
+        target = tmp_path / f"out-{name}.jsonl"
+        args = ["tag", "--input", str(source), "-o", str(target), "--model", str(model_dir)]
+        done = subprocess.run(
+            [sys.executable, "-m", "topictag", *args],
+            env=env_with_home(home),
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, (name, done.stderr)
+        assert len(target.read_text().splitlines()) == 2
+    assert list(made["empty"].iterdir()) == []

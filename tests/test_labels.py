@@ -357,3 +357,25 @@ def test_rows_appended_while_the_labels_load_are_left_for_the_next_training(tmp_
     data = load_labels(tmp_path, TOPICS, SEEDS, warn=lambda m: None)
     assert data.ids == ["r1", "r2"]
     assert data.labels == [["gas"], ["oil"]]
+
+
+def test_labels_are_read_without_writing_to_the_home_directory(tmp_path):
+    """datasets' cache in ~/.cache grew by a copy of a label file at every edit, and a
+    read-only home made every label file unreadable."""
+    from conftest import env_with_home, homes
+
+    code = (
+        "import sys; from pathlib import Path; from topictag.labels import read_with_datasets; "
+        "print(len(read_with_datasets(Path(sys.argv[1]), ['id'])['id']))"
+    )
+    made = homes(tmp_path)
+    for name, home in made.items():
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(LABELS / "seeds.jsonl")],
+            env=env_with_home(home),
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, (name, done.stderr)
+        assert int(done.stdout) == len((LABELS / "seeds.jsonl").read_bytes().splitlines())
+    assert list(made["empty"].iterdir()) == []

@@ -440,12 +440,16 @@ def _read_csv_or_parquet(
     if fmt == "parquet":
         yield from _parquet_chunks(path, field, bad, chunk_rows)
         return
+    import tempfile
+
     import datasets
 
     try:
-        with _quiet_datasets():
+        # A cache of its own, removed after: the user's ~/.cache may be read-only, and each
+        # run would leave a lock file there.
+        with _quiet_datasets(), tempfile.TemporaryDirectory(prefix="topictag-datasets-") as cache:
             stream = datasets.load_dataset(
-                fmt, data_files=str(path), split="train", streaming=True, **kwargs
+                fmt, data_files=str(path), split="train", streaming=True, cache_dir=cache, **kwargs
             )
             for table in stream.with_format("arrow").iter(batch_size=chunk_rows):
                 yield from table_chunks(table, fmt, field, bad, number)

@@ -154,21 +154,27 @@ def _torn(path: Path, number: int, raw: bytes) -> str:
 def read_with_datasets(path: Path, columns: Sequence[str]) -> dict[str, list]:
     """Load the named columns of a local JSON Lines file through HuggingFace ``datasets``.
 
-    Read afresh every time: ``datasets`` keys its cache on the file's path and modification
-    time, so a file edited with its time kept (``cp -p``, ``touch -r``, two edits within a
-    coarse clock tick) would give the rows of its earlier version."""
+    Read afresh every time, through a cache of its own that is removed after: ``datasets``
+    keys its cache on the file's path and modification time, so a file edited with its time
+    kept (``cp -p``, ``touch -r``, two edits within a coarse clock tick) would give the rows of
+    its earlier version; and its cache in ``~/.cache`` grew by a copy at every edit (or failed
+    on a read-only home)."""
+    import tempfile
+
     import datasets
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
     try:
-        ds = datasets.load_dataset(
-            "json",
-            data_files=str(path),
-            split="train",
-            keep_in_memory=True,
-            download_mode=datasets.DownloadMode.FORCE_REDOWNLOAD,
-        )
+        with tempfile.TemporaryDirectory(prefix="topictag-datasets-") as cache:
+            ds = datasets.load_dataset(
+                "json",
+                data_files=str(path),
+                split="train",
+                keep_in_memory=True,
+                download_mode=datasets.DownloadMode.FORCE_REDOWNLOAD,
+                cache_dir=cache,
+            )
     except Exception as exc:  # datasets wraps pyarrow errors in several types
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise LabelError(f"{path}: datasets could not load it: {message}") from None
