@@ -32,7 +32,29 @@ def test_working_directory_then_installed_copy_then_checkout(places):
     (package / "model").mkdir()
     assert defaults.model_dir() == package / "model"
     (work / "model").mkdir()
+    (work / "model" / "metrics.json").write_text("{}")
     assert defaults.model_dir().resolve() == (work / "model").resolve()
+
+
+@pytest.mark.parametrize(
+    ("files", "ours"),
+    [
+        ((), False),
+        (("weights.pt", "config.json"), False),
+        (("metrics.json",), True),
+        (("portable.json", "notes.txt"), True),
+    ],
+)
+def test_a_model_folder_here_is_used_only_if_it_holds_a_topictag_model_s_files(places, files, ours):
+    """Another tool's model/ in the working directory hid the shipped model ("not a topictag
+    model"); a damaged model of ours is still the one used, and its damage reported."""
+    work, package, _ = places
+    (package / "model").mkdir()
+    (work / "model").mkdir()
+    for name in files:
+        (work / "model" / name).write_text("")
+    expected = work / "model" if ours else package / "model"
+    assert defaults.model_dir().resolve() == expected.resolve()
 
 
 def test_training_writes_model_in_the_working_directory_never_an_install_or_checkout(places):

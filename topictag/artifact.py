@@ -37,7 +37,7 @@ CARD = "MODEL_CARD.md"
 #: nothing else.
 MODEL_FILES = frozenset({PIPELINE, PORTABLE_JSON, PORTABLE_NPZ, METRICS, CARD})
 FORMAT = 1
-RETRAIN = "retrain with `python train.py`"
+RETRAIN = "retrain with `topictag train` (`python train.py` in a checkout)"
 
 
 def _fsync_write(path: Path, data: bytes) -> None:

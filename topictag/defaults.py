@@ -6,6 +6,7 @@ Paths resolve as: explicit argument, then an environment variable, then the defa
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 #: The installed package; a normal install puts the shipped model in ``PACKAGE_DIR/model``.
@@ -155,16 +156,21 @@ REPORT_EXAMPLES = 3
 
 
 def _resolve(
-    explicit: str | os.PathLike | None, env: str, default: str, fallbacks: tuple[Path, ...] = ()
+    explicit: str | os.PathLike | None,
+    env: str,
+    default: str,
+    fallbacks: tuple[Path, ...] = (),
+    found: Callable[[Path], bool] = Path.exists,
 ) -> Path:
-    """``explicit``, else ``$env``, else ``default`` in the working directory if it exists,
-    else the first of ``fallbacks``/``default`` that exists, else ``default`` (missing)."""
+    """``explicit``, else ``$env``, else ``default`` in the working directory if it is
+    ``found``, else the first of ``fallbacks``/``default`` that exists, else ``default``
+    (missing)."""
     if explicit is not None:
         return Path(explicit)
     if os.environ.get(env):
         return Path(os.environ[env])
     local = Path(default)
-    if local.exists():
+    if found(local):
         return local
     for place in fallbacks:
         if (place / default).exists():
@@ -172,13 +178,27 @@ def _resolve(
     return local
 
 
+def _holds_a_model(path: Path) -> bool:
+    """True for a directory holding any file of a topictag model (a whole one or not): a
+    ``model/`` of another tool's in the working directory does not hide the shipped model,
+    and a damaged one of ours is reported, not passed over."""
+    from topictag.artifact import MODEL_FILES
+
+    try:
+        return not MODEL_FILES.isdisjoint(os.listdir(path))
+    except OSError:  # missing, or not a directory
+        return False
+
+
 def model_dir(path: str | os.PathLike | None = None, installed: bool = True) -> Path:
     """The model directory: ``path``, else ``$TOPICTAG_MODEL``, else ``model/`` in the working
-    directory, else the copy installed with the package (``topictag/model/``), else the
-    source checkout's. Training passes ``installed=False``: it writes ``model/`` in the
-    working directory, never into an install or a checkout elsewhere.
+    directory if it holds a topictag model's files, else the copy installed with the package
+    (``topictag/model/``), else the source checkout's. Training passes ``installed=False``: it
+    writes ``model/`` in the working directory, never into an install or a checkout elsewhere.
     """
-    return _resolve(path, MODEL_ENV, "model", (PACKAGE_DIR, REPO_ROOT) if installed else ())
+    if not installed:
+        return _resolve(path, MODEL_ENV, "model")
+    return _resolve(path, MODEL_ENV, "model", (PACKAGE_DIR, REPO_ROOT), found=_holds_a_model)
 
 
 def labels_dir(path: str | os.PathLike | None = None) -> Path:
