@@ -182,3 +182,18 @@ def test_a_failed_write_is_named_with_the_system_reason(exc):
 
 def test_a_failed_write_without_an_error_number_keeps_its_message():
     assert cannot_write("o", OSError("disk on fire")) == "o: cannot write (disk on fire)"
+
+
+def test_replacing_leaves_no_lock_file_anywhere(tmp_path, monkeypatch):
+    """Its lock was a file in the temporary directory for every path ever replaced (1,319 of
+    them in /tmp after a few weeks of tests); it is now the directory that holds the path."""
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    home = tmp_path / "project"
+    scratch.mkdir()
+    home.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with files.replacing(home / "model"):
+        pass
+    assert list(scratch.iterdir()) == [] and list(home.iterdir()) == []

@@ -196,27 +196,28 @@ def pid_alive(pid: int) -> bool:
 
 @contextlib.contextmanager
 def replacing(path: Path):
-    """Hold an exclusive lock named after ``path`` while the body replaces it, so that two
-    processes swapping in a new ``path`` at once do it one after the other: the last one
-    wins and neither fails halfway. The lock is a file in the temporary directory keyed by the
-    path's real location, so nothing is added beside ``path``; it waits, as a swap is short.
-    Where advisory locks are missing (not POSIX) or the lock file cannot be made, no lock."""
+    """Hold an exclusive lock on the directory that holds ``path`` while the body replaces
+    ``path``, so that two processes swapping in a new ``path`` at once do it one after the
+    other: the last one wins and neither fails halfway. The directory itself is locked (an
+    advisory ``flock``), so no lock file is made, beside ``path`` or anywhere else (one in the
+    temporary directory for every model path ever trained piled up there); it waits, as a swap
+    is short. Where advisory locks are missing (not POSIX) or refused, no lock."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    import tempfile
-
-    key = hashlib.sha1(os.fsencode(os.path.realpath(path))).hexdigest()[:16]
-    name = os.path.join(tempfile.gettempdir(), f"topictag-replace-{os.getuid()}-{key}.lock")
+    parent = os.path.dirname(os.path.realpath(path))
     try:
-        fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a file system that refuses locks on directories
+            pass
         yield
     finally:
         os.close(fd)  # closing releases the lock
