@@ -239,6 +239,20 @@ def test_stdout_on_a_full_disk_is_one_error_line(use_model, tmp_path, args):
     assert done.stderr.decode() == "error: <stdout>: cannot write (No space left on device)\n"
 
 
+@pytest.mark.skipif(os.name != "posix", reason="closes a descriptor before exec")
+@pytest.mark.parametrize(
+    "args", [["--help"], ["info"], ["tag", "{seed}"], ["tag", "{seed}", "-f", "json"]]
+)
+def test_a_stdout_closed_from_the_start_is_one_error_line(use_model, args):
+    """Started with `>&-`, Python sets sys.stdout to None and print drops everything: the
+    results were lost with exit 0. cat says "Bad file descriptor" and exits 1; so do we."""
+    seed = sorted(Path(__file__).parent.parent.joinpath("seeds").glob("*.txt"))[0]
+    args = [a.format(seed=seed) for a in args]
+    done = topictag(*args, stdout=None, preexec_fn=lambda: os.close(1))
+    assert done.returncode == 1
+    assert done.stderr.decode() == "error: <stdout>: cannot write (Bad file descriptor)\n"
+
+
 @pytest.mark.parametrize("args", [["--help"], ["info"], ["tag", "-", "-f", "json"]])
 def test_a_closed_stdout_is_a_quiet_exit(use_model, args):
     read, write = os.pipe()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import io
 import json
 import os
 import sys
@@ -28,8 +29,20 @@ def _on_sigterm(signum, frame):
 
 
 #: errno values of a write that cannot succeed: full disk, quota, file too large, I/O error,
-#: read-only file system.
-_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+#: read-only file system, a closed descriptor.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EBADF}
+
+
+class _ClosedStdout(io.TextIOBase):
+    """``sys.stdout`` for a process started with descriptor 1 closed (``topictag tag a.txt
+    >&-``): Python sets it to None, and every result printed was dropped with exit 0. Writing
+    fails here as it would on the closed descriptor, so the run says so (exit 1), as cat does."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
 
 
 def _write_failure(exc: OSError) -> str:
@@ -88,6 +101,8 @@ class _App(typer.Typer):
         import signal
         import threading
 
+        if sys.stdout is None:
+            sys.stdout = _ClosedStdout()
         for stream in (sys.stdout, sys.stderr):  # a lone surrogate is shown as \\ud800
             with contextlib.suppress(AttributeError, ValueError, OSError):
                 stream.reconfigure(errors="backslashreplace")
