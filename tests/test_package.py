@@ -156,3 +156,17 @@ def test_readme_example_output_is_what_the_shipped_model_prints(monkeypatch):
     result = CliRunner().invoke(app, [*block.group(1).split(), "--model", "model"])
     assert result.exit_code == 0, result.output
     assert result.stdout.rstrip("\n") == block.group(2).rstrip("\n")
+
+
+def test_help_lists_every_public_name_with_its_signature():
+    """The names loaded on first use were missing from help(topictag) and dir(topictag)."""
+    import pydoc
+
+    import topictag
+
+    assert set(topictag.__all__) <= set(dir(topictag))
+    text = pydoc.render_doc(topictag, renderer=pydoc.plaintext)
+    for name in topictag.__all__:
+        assert name in text
+    for call in ("predict(text", "tag_batch(", "load_model(", "split_paragraphs("):
+        assert call in text

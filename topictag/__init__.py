@@ -90,6 +90,12 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """The module's names with the ones loaded on first use, so that ``dir()`` and ``help()``
+    list the whole API (help loads them to show their signatures)."""
+    return sorted({*globals(), *_LAZY})
+
+
 # The wrappers below have the signatures of the functions they call (a test keeps them equal),
 # so help() and editors show the real arguments; the modules behind them load on first call.
 
