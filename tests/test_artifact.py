@@ -372,3 +372,26 @@ def test_where_names_cannot_be_exchanged_two_renames_swap_the_model(model_copy, 
     rewrite(model_copy)
     PortableModel.load(model_copy)
     assert [p.name for p in model_copy.parent.iterdir()] == ["model"]
+
+
+def test_a_model_without_its_pickle_tags_as_the_whole_model_does(model_copy, model_dir, seed_rows):
+    """The installed copy of the shipped model leaves out pipeline.joblib: tagging, batches
+    (compiled kernels past 500,000 characters), info and evaluate never read it."""
+    from typer.testing import CliRunner
+
+    from topictag.cli import app
+    from topictag.tagger import Tagger
+
+    (model_copy / "pipeline.joblib").unlink()
+    texts = [r["text"] for r in seed_rows] * 40
+    assert sum(map(len, texts)) > 500_000
+    assert Tagger.load(model_copy).tag_batch(texts) == Tagger.load(model_dir).tag_batch(texts)
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["info", "--model", str(model_copy), "--top-terms", "3"]).exit_code == 0
+    )
+    labelled = model_copy.parent / "rows.jsonl"
+    labelled.write_text(json.dumps({"text": "Brent crude rose.", "labels": ["oil"]}) + "\n")
+    assert (
+        runner.invoke(app, ["evaluate", str(labelled), "--model", str(model_copy)]).exit_code == 0
+    )
