@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import SEEDS, TEST_GRID
@@ -327,3 +329,23 @@ def test_info_shows_a_model_path_s_escape_sequences_as_text(runner, model_dir, t
     result = runner.invoke(app, ["info", "--model", str(odd)])
     assert result.exit_code == 0
     assert "\x1b" not in result.stdout and "m\\x1b[2J" in result.stdout
+
+
+def test_a_warning_is_one_line_without_the_source_line_that_raised_it(model_dir):
+    """numba's "no writable cache directory" came as a file path, a line number and the
+    source line "@_jit" under it."""
+    code = (
+        "import sys, warnings\n"
+        "from topictag import artifact\n"
+        "from topictag.__main__ import main\n"
+        "real = artifact.read_metrics\n"
+        "def warned(path):\n"
+        "    warnings.warn('first\\nsecond', RuntimeWarning)\n"
+        "    return real(path)\n"
+        "artifact.read_metrics = warned\n"
+        f"sys.argv = ['topictag', 'info', '--model', {str(model_dir)!r}]\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "warning: first\\nsecond\n"

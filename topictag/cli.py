@@ -9,6 +9,7 @@ import io
 import json
 import os
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +18,14 @@ import typer
 import typer.core
 
 from topictag import defaults
-from topictag.errors import InputError, OptionError, TopictagError, counted, one_line
+from topictag.errors import (
+    InputError,
+    OptionError,
+    TopictagError,
+    counted,
+    one_line,
+    show_warning,
+)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -97,7 +105,8 @@ def usage_error(exc) -> str:
 class _App(typer.Typer):
     def __call__(self, *args, **kwargs):
         """The command line: SIGTERM cleans up as Ctrl-C does; help or usage text that cannot
-        be written (a full disk) is one error line, a closed stdout a quiet exit."""
+        be written (a full disk) is one error line, a closed stdout a quiet exit; a warning is
+        one line."""
         import signal
         import threading
 
@@ -108,6 +117,7 @@ class _App(typer.Typer):
                 stream.reconfigure(errors="backslashreplace")
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _on_sigterm) if main else None
+        shown, warnings.showwarning = warnings.showwarning, show_warning
         code: int | str | None = 0
         try:
             super().__call__(*args, **kwargs)
@@ -121,6 +131,7 @@ class _App(typer.Typer):
             typer.echo(f"error: {one_line(_write_failure(exc))}", err=True)
             code = 1
         finally:
+            warnings.showwarning = shown
             if main and previous is not None:
                 signal.signal(signal.SIGTERM, previous)
         sys.exit(code)

@@ -60,3 +60,13 @@ def one_line(message: str) -> str:
 def counted(n: int, noun: str) -> str:
     """``n`` and the noun, singular for one: "1 article", "1,200 articles"."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` as the command line and its workers show a warning: one line,
+    ``warning: ...``, not the file, line number and source line of where it was raised."""
+    import sys
+
+    stream = file or sys.stderr
+    if stream is not None:
+        stream.write(f"warning: {one_line(str(message))}\n")

@@ -37,7 +37,12 @@ def die_with_parent(parent: int) -> None:
 
 
 def _start_worker(parent: int, initializer: Callable | None, initargs: tuple) -> None:
+    import warnings
+
+    from topictag.errors import show_warning
+
     die_with_parent(parent)
+    warnings.showwarning = show_warning  # one line, as the parent shows its own
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # also drops a Ctrl-C held back since start
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
