@@ -262,3 +262,20 @@ def test_tag_and_tag_batch_score_through_scores_so_a_subclass_can_replace_the_sc
     assert tagger.tag("Anything.\n\nElse.").topics == tagger.topics
     assert tagger.tag_batch(["One.", "Two."])[0]["topics"] == tagger.topics
     assert calls == [["Anything.", "Else."], ["One.", "Two."]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.floats(0, 1), min_size=5, max_size=5),
+    st.one_of(st.floats(0, 1), st.sampled_from([0.0, 1.0, 0.45, 0.0045324])),
+    st.integers(0, 4),
+)
+def test_a_score_is_compared_with_its_threshold_as_it_is_shown(model_dir, row, cut, near):
+    """A paragraph shown with oil 1.0 was untagged at --threshold 1, and one shown with
+    0.004532 tagged at 0.0045324: the shown score (6 decimals) now decides."""
+    tagger = Tagger(Tagger.load(model_dir).model, cut)
+    row[near] = cut + (row[near] - 0.5) * 2e-6  # many scores within rounding of the cut
+    row = [min(max(s, 0.0), 1.0) for s in row]
+    [topics] = tagger.decide([row])
+    shown = tagger._named(row)
+    assert topics == [t for t in tagger.topics if shown[t] >= cut]

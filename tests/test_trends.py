@@ -302,6 +302,16 @@ def test_periods_start_on_mondays_and_first_days():
     assert period_start(period_keys(np.array([before]), "week")[0], "week") == date(1969, 12, 29)
 
 
+@pytest.mark.parametrize("by", ["day", "week", "month"])
+def test_a_period_label_of_an_early_year_keeps_four_digits(by):
+    """Years 2 to 999 are dates the report accepts; their weeks and months were "2-W01"."""
+    day = (date(2, 1, 3) - date(1970, 1, 1)).days
+    (key,) = period_keys(np.array([day]), by)
+    assert (
+        period_label(key, by) == {"day": "0002-01-03", "week": "0002-W01", "month": "0002-01"}[by]
+    )
+
+
 def test_terms_and_examples_come_from_articles_of_the_topic_and_period(corpora, generated, tagger):
     rows, truth = generated
     figures = corpus_trends(corpora["parquet"], by="month", sample=60, warn=lambda m: None)
@@ -792,3 +802,19 @@ def test_the_summary_line_shows_an_output_name_s_escape_sequences_as_text(corpor
     result = run(str(corpora["jsonl"]), "--sample", "0", "-o", str(out))
     assert result.exit_code == 0 and out.exists()
     assert "\x1b" not in result.stderr and "r\\x1b[2J.html: " in result.stderr
+
+
+def test_undated_articles_are_read_last_and_are_not_counted_as_a_period():
+    """The page said "the latest 27 of 28 periods" of a corpus of 27 weeks: the 28th was the
+    undated articles."""
+    from topictag.trends import BAD_DATE
+
+    n = 40
+    days = np.r_[np.repeat(np.arange(3, dtype=np.int64), 10), np.full(10, BAD_DATE)]
+    batch = Batch(rows=np.arange(1, n + 1), topics=np.ones((n, 1), dtype=bool), days=days)
+    counts = count_batch(batch, "day", cap=200)
+    picks, per_cell, read, sampled = choose_sample(counts, budget=2, cap=200)
+    assert (read, sampled) == (2, 3)
+    assert sorted({p.period for p in picks}) == [1, 2]
+    picks, per_cell, read, sampled = choose_sample(counts, budget=400, cap=200)
+    assert (read, sampled) == (3, 3) and len(picks) == 40  # the undated read too, last

@@ -19,6 +19,10 @@ from topictag.language import english_check
 from topictag.paragraphs import count_paragraphs, split_paragraphs
 from topictag.scorer import PortableModel
 
+#: Decimals of a score as results show it (JSON, tables, corpora); thresholds compare it so.
+SCORE_DIGITS = 6
+_SHOWN_UNIT = 10.0**-SCORE_DIGITS
+
 
 @dataclass
 class ParagraphResult:
@@ -105,15 +109,29 @@ class Tagger:
         self, scores: Sequence[Sequence[float]], furniture: Sequence[bool] | None = None
     ) -> list[list[str]]:
         """The topics whose score reaches its threshold, per row of ``scores``; none for a row
-        of page furniture (``furniture``), even at a threshold of 0, which its 0 would meet."""
+        of page furniture (``furniture``), even at a threshold of 0, which its 0 would meet.
+
+        A score is compared as it is shown, to ``SCORE_DIGITS`` decimals: oil shown as 1.0 is
+        tagged at a threshold of 1, and 0.004532 is not at 0.0045324. (Only a score within a
+        millionth of its threshold is rounded: further off, rounding cannot cross it.)"""
         furniture = furniture if furniture is not None else [False] * len(scores)
+        cuts = [
+            (t, cut, cut + _SHOWN_UNIT, cut - _SHOWN_UNIT)
+            for t, cut in zip(self.topics, self.thresholds)
+        ]
         return [
-            [] if f else [t for t, s, cut in zip(self.topics, row, self.thresholds) if s >= cut]
+            []
+            if f
+            else [
+                t
+                for (t, cut, above, below), s in zip(cuts, row)
+                if s >= above or (s > below and round(s, SCORE_DIGITS) >= cut)
+            ]
             for row, f in zip(scores, furniture)
         ]
 
     def _named(self, row: Sequence[float]) -> dict[str, float]:
-        return {t: round(float(s), 6) for t, s in zip(self.topics, row)}
+        return {t: round(float(s), SCORE_DIGITS) for t, s in zip(self.topics, row)}
 
     def _article(
         self, rows: Sequence[Sequence[float]], hits: Sequence[list[str]]

@@ -109,8 +109,8 @@ def period_label(key: int, by: str) -> str:
         return start.isoformat()
     if by == "week":
         year, week, _ = start.isocalendar()
-        return f"{year}-W{week:02d}"
-    return f"{start.year}-{start.month:02d}"
+        return f"{year:04d}-W{week:02d}"
+    return f"{start.year:04d}-{start.month:02d}"
 
 
 def sample_keys(rows: np.ndarray) -> np.ndarray:
@@ -339,10 +339,12 @@ class Pick:
 def choose_sample(counts: Counts, budget: int, cap: int) -> tuple[list[Pick], int, int, int]:
     """The articles to read: about ``budget`` in all, the same number per topic and period
     (at most ``cap``), the smallest keys of each cell; the latest periods first when there are
-    more cells than ``budget``. Returns (picks, per cell, periods read, periods sampled)."""
+    more cells than ``budget``. Returns (picks, per cell, dated periods read, dated periods
+    with a tagged article): undated articles, read last, are not a period."""
     n_topics = counts.n_topics
     if not len(counts.cells) or budget < 1:
-        return [], 0, 0, len(np.unique(np.floor_divide(counts.cells, n_topics)))
+        periods = set(np.floor_divide(counts.cells, n_topics).tolist()) - {UNDATED}
+        return [], 0, 0, len(periods)
     cells, starts = np.unique(counts.cells, return_index=True)
     ends = np.r_[starts[1:], len(counts.cells)]
     per_cell = max(1, min(cap, budget // len(cells)))
@@ -363,7 +365,7 @@ def choose_sample(counts: Counts, budget: int, cap: int) -> tuple[list[Pick], in
         if period in kept:
             for row in counts.sample_rows[start : min(end, start + per_cell)]:
                 picks.append(Pick(int(row), topic, period))
-    return picks, per_cell, len(kept), len(order)
+    return picks, per_cell, len(kept - {UNDATED}), len(set(order) - {UNDATED})
 
 
 def read_evidence(tagger, texts: dict[int, dict], picks: list[Pick]) -> list[dict]:

@@ -401,8 +401,8 @@ def _header(figures: dict, order: dict[str, int]) -> str:
         f"Terms and examples come from a sample of {counted(sample['read'], 'article')} read "
         f"for one of their topics (up to {sample['per_topic_period']:,} per topic and period"
         + (
-            f", the latest {sample['periods_read']:,} of "
-            f"{counted(sample['periods_sampled'], 'period')}"
+            f", the latest {sample['periods_read']:,} of the "
+            f"{counted(sample['periods_sampled'], 'period')} with a tagged article"
             if sample["periods_read"] < sample["periods_sampled"]
             else ""
         )
