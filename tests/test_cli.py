@@ -40,6 +40,18 @@ def test_tag_directory_as_json_array_and_jsonl(runner):
     ]
 
 
+def test_several_inputs_as_json_are_an_array_even_when_every_one_fails(runner, tmp_path):
+    """Every input missing printed nothing; a reader of the array got no JSON at all."""
+    missing = [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
+    both = runner.invoke(app, ["tag", *missing, "-f", "json"])
+    assert both.exit_code == 1 and json.loads(both.stdout) == []
+    one = runner.invoke(app, ["tag", missing[0], "-f", "json"])
+    assert one.exit_code == 1 and one.stdout == ""  # one input: an object, or nothing
+    mixed = runner.invoke(app, ["tag", missing[0], str(SEED_FILES[0]), "-f", "json"])
+    assert mixed.exit_code == 1
+    assert [a["source"] for a in json.loads(mixed.stdout)] == [str(SEED_FILES[0])]
+
+
 def test_tag_table_with_paragraphs(runner):
     result = runner.invoke(app, ["tag", str(SEED_FILES[1]), "--paragraphs"])
     assert result.exit_code == 0

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from conftest import write_jsonl
 from typer.testing import CliRunner
 
@@ -55,3 +56,18 @@ def test_the_errors_table_shows_escape_sequences_in_ids_and_text_as_text(tmp_pat
     assert table.exit_code == 0
     assert "\x1b" not in table.stdout and "\x07" not in table.stdout
     assert "r\\x1b[2J: missed gas" in table.stdout and "\\x1b]0;x\\x07" in table.stdout
+
+
+def test_an_id_used_twice_is_an_error_not_two_rows(tmp_path, use_model):
+    """Two rows of one id (not a correction) were both counted, each with its own labels."""
+    from topictag.errors import LabelError
+
+    rows = [ROWS[0], {**ROWS[0], "labels": ["gas"]}]
+    path = write_jsonl(tmp_path / "rows.jsonl", rows)
+    with pytest.raises(
+        LabelError, match=r"rows\.jsonl:2 \(id 'r1'\): duplicate id, first at line 1"
+    ):
+        evaluate_file(path)
+    corrected = [ROWS[0], {**ROWS[0], "labels": ["gas"], "supersedes": True}]
+    path = write_jsonl(tmp_path / "corrected.jsonl", corrected)
+    assert evaluate_file(path)["n"] == 1

@@ -486,13 +486,12 @@ def tag(
         from topictag.report import html_report
 
         typer.echo(html_report(results, tagger.topics), nl=False)
-    if fmt is Format.json and (results or not failed):
-        single = (
-            len(results) == 1
-            and len(paths or ["-"]) == 1
-            and not Path((paths or ["-"])[0]).is_dir()
-        )
-        typer.echo(_json(results[0] if single else results))
+    if fmt is Format.json:
+        given = paths or ["-"]
+        if len(given) > 1 or Path(given[0]).is_dir():  # an array, [] when every input failed
+            typer.echo(_json(results))
+        elif results:
+            typer.echo(_json(results[0]))
     if failed:
         raise typer.Exit(1)
 

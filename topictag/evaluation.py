@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from topictag.errors import one_line
-from topictag.labels import check_labels, latest_rows, scan_jsonl
+from topictag.labels import check_labels, check_unique_ids, latest_rows, scan_jsonl
 from topictag.lexicon import keyword_hits
 from topictag.metrics import binarize, report
 from topictag.render import preview
@@ -23,12 +23,14 @@ def evaluate_file(
     with the keyword baseline from the model's lexicon beside them.
 
     Each row's text is tagged as ``predict`` tags it. A row naming a topic the model does not
-    know is an error, not a silent zero. A correction row (``"supersedes": true``) replaces
-    the labels of the earlier row with its id, as in training. ``errors=True`` adds
-    ``errors``: every row the model gets wrong (see :func:`row_errors`), worst first.
+    know is an error, not a silent zero, and so is an id used twice. A correction row
+    (``"supersedes": true``) replaces the labels of the earlier row with its id, as in
+    training. ``errors=True`` adds ``errors``: every row the model gets wrong (see
+    :func:`row_errors`), worst first.
     """
     tagger = load_model(model, threshold)
     rows = latest_rows(scan_jsonl(Path(path), ("text", "labels")))
+    check_unique_ids(Path(path), rows)
     for number, row in rows:
         check_labels(Path(path), number, row, tagger.topics)
     texts = [row["text"] for _, row in rows]

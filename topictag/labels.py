@@ -246,6 +246,22 @@ def latest_rows(rows: Iterable[tuple[int, dict]]) -> list[tuple[int, dict]]:
     return [(number, row) for number, row, _ in out.values()]
 
 
+def check_unique_ids(path: Path, rows: Iterable[tuple[int, dict]]) -> None:
+    """Raise if two of ``rows`` (corrections applied, :func:`latest_rows`) share an id: each
+    would be counted, or trained on, as a paragraph of its own."""
+    first: dict[str, int] = {}
+    for number, row in rows:
+        if row.get("id") is None:
+            continue
+        key = str(row["id"])
+        if key in first:
+            raise LabelError(
+                f"{path}:{number} (id {row['id']!r}): duplicate id, first at line "
+                f"{first[key]}{HINT}"
+            )
+        first[key] = number
+
+
 def label_files(labels_dir: Path) -> list[Path]:
     """Every ``*.jsonl`` file of training paragraphs in ``labels_dir``, sorted by name (the
     development set, ``dev.jsonl``, is not training data)."""
@@ -414,15 +430,12 @@ def load_dev(
     rows = latest_rows(scan_jsonl(path, LABEL_FIELDS))
     train_texts = {" ".join(t.split()).lower(): i for t, i in zip(training.texts, training.ids)}
     data = LabelledData([], [], [], [], [], list(topics), [path.name])
-    seen: set[str] = set()
+    check_unique_ids(path, rows)
     for number, row in rows:
         where = f"{path}:{number} (id {row['id']!r})"
         check_labels(path, number, row, topics)
         if row.get("source") != DEV_SOURCE:
             raise LabelError(f'{where}: every row of {DEV_FILE} needs "source": "{DEV_SOURCE}"')
-        if str(row["id"]) in seen:
-            raise LabelError(f"{where}: duplicate id{HINT}")
-        seen.add(str(row["id"]))
         key = " ".join(str(row["text"]).split()).lower()
         if key in train_texts:
             raise LabelError(f"{where}: same text as training row {train_texts[key]!r}")
