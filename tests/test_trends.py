@@ -496,6 +496,37 @@ def test_ten_thousand_sources_draw_the_top_n_and_sum_the_rest(tmp_path, tagger):
     assert "9,997 groups" in out.read_text()
 
 
+def test_a_number_as_a_group_is_named_alike_in_json_lines_and_parquet(tmp_path, tagger):
+    """A JSON Lines 1.0 was group "1.0" and a Parquet double 1.0 group "1"; NaN "NaN" and
+    "nan"; and the Parquet examples, read another way, said "1.0"."""
+    topic = tagger.topics[0]
+    values = [1.0, 2.5, float("nan"), None, 1.0]
+    rows = [{"date": "2025-01-02", "text": "Gas.", "source": v, "topics": [topic]} for v in values]
+    jsonl = tmp_path / "c.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))  # NaN as JSON's NaN
+    parquet = tmp_path / "c.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "date": ["2025-01-02"] * len(values),
+                "text": ["Gas."] * len(values),
+                "source": pa.array(values, pa.float64()),
+                "topics": pa.array([[topic]] * len(values), pa.list_(pa.string())),
+            }
+        ),
+        parquet,
+    )
+    named = {}
+    for path in (jsonl, parquet):
+        figures = corpus_trends(path, group_field="source", sample=10)
+        named[path.suffix] = (
+            sorted((g["group"] or "", g["articles"]) for g in figures["groups"]["top"]),
+            sorted(e["group"] or "" for e in figures["examples"][topic]),
+        )
+    assert named[".jsonl"] == named[".parquet"]
+    assert named[".jsonl"][0] == [("", 1), ("1.0", 2), ("2.5", 1), ("NaN", 1)]
+
+
 def test_bad_and_missing_dates_are_named_on_stderr_and_in_the_page(tmp_path):
     rows = [
         {"date": "2025-01-02", "text": "Oil.", "topics": []},

@@ -186,3 +186,21 @@ def test_source_and_topic_names_are_drawn_as_plain_text(figures, kind):
     assert "<!-- $\\frac{$ (" in groups and "<!-- plain $5 and $6 (" in groups
     assert "<!-- aevil (" in groups and "\u202e" not in groups
     assert "<!-- $x^$ -->" in svg(drawn["counts"], "counts")
+
+
+@pytest.mark.parametrize(
+    ("group", "shown"),
+    [
+        ("Reuters", "Reuters"),
+        (" Reuters", '" Reuters"'),
+        ("", '""'),
+        (" ", '" "'),
+        (None, "(none)"),
+        ("x" * 50, "x" * 39 + "…"),
+    ],
+)
+def test_a_group_that_would_look_like_another_or_like_none_is_quoted(group, shown):
+    """ " Reuters" and "Reuters" were two rows both labelled "Reuters (1)"; "" a blank label."""
+    from topictag.trends_page import group_label
+
+    assert group_label(group) == shown

@@ -570,7 +570,9 @@ def _parquet_batch(source: Source, tagger: Tagger, record, first: int) -> Batch:
     groups = None
     if source.group_field:
         column = record.column(source.group_field)
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        if pa.types.is_floating(column.type):  # written as JSON writes it: 1.0, not Arrow's 1
+            column = pa.array([_group(v) for v in column.to_pylist()], pa.string())
+        elif not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             try:
                 column = column.cast(pa.string())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

@@ -220,7 +220,12 @@ def _cooccurrence_chart(figures: dict):
 
 
 def group_label(group: str | None) -> str:
-    return "(none)" if group is None else group if len(group) <= 40 else group[:39] + "…"
+    """A group as the page shows it: at most 40 characters, "(none)" for no value, and in
+    quotes when empty or with space around it, which would look like another group or none."""
+    if group is None:
+        return "(none)"
+    shown = group if len(group) <= 40 else group[:39] + "…"
+    return f'"{shown}"' if group != group.strip() or not group else shown
 
 
 def _groups_chart(figures: dict):
