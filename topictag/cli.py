@@ -105,8 +105,8 @@ def usage_error(exc) -> str:
 class _App(typer.Typer):
     def __call__(self, *args, **kwargs):
         """The command line: SIGTERM cleans up as Ctrl-C does; help or usage text that cannot
-        be written (a full disk) is one error line, a closed stdout a quiet exit; a warning is
-        one line."""
+        be written (a full disk, a stdout closed from the start) is one error line, a reader
+        that stops early a quiet exit; a warning is one line."""
         import signal
         import threading
 

@@ -1,5 +1,7 @@
 """Errors that the CLI turns into a one-line message and a non-zero exit code."""
 
+import sys
+
 
 class TopictagError(Exception):
     """Base class: a problem with the user's input, labels or model, not a bug. Its message is
@@ -34,8 +36,8 @@ class WriteError(TopictagError):
 
 #: Bidirectional formatting characters: an override (U+202E) shows the rest of its line
 #: backwards, an isolate hides where a name ends.
-BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e") | frozenset(
-    "\u2066\u2067\u2068\u2069"
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
 
 #: Control characters (C0, DEL, C1: a terminal obeys some of them), line separators and
@@ -65,8 +67,6 @@ def counted(n: int, noun: str) -> str:
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """``warnings.showwarning`` as the command line and its workers show a warning: one line,
     ``warning: ...``, not the file, line number and source line of where it was raised."""
-    import sys
-
     stream = file or sys.stderr
     if stream is not None:
         stream.write(f"warning: {one_line(str(message))}\n")
