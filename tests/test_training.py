@@ -199,7 +199,7 @@ def test_a_new_topic_in_the_labels_is_learned_without_code_changes(tmp_path, lab
 
 
 def test_training_without_the_lexicon_stops_unless_asked(tmp_path, labels_dir):
-    """The lexicon is worth about 0.1 macro F1: a missing file is not silently dropped."""
+    """The lexicon is worth up to 0.09 macro F1: a missing file is not silently dropped."""
     labels = tmp_path / "labels"
     labels.mkdir()
     for name in ("topics.toml", "seeds.jsonl"):
