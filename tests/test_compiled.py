@@ -550,3 +550,46 @@ def test_character_tables_are_built_piece_by_piece_without_a_gap():
     word = char_table(r"\w")
     sample = range(0, 0x110000, 97)
     assert all(word[i] == bool(re.fullmatch(r"\w", chr(i))) for i in sample)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_another_thread_scores_does_not_wait_forever(both):
+    """The child copied the scorer's lock held by a thread it does not have: it waited for
+    ever. It now takes a new lock, and empty word memos (the copied ones may be half-written)."""
+    import signal
+
+    _, portable = both
+    texts = authored_texts(portable, 50)
+    scorer_ = CompiledScorer(portable)
+    expected = scorer_.decision(texts)
+    with scorer_._held():  # as a thread in the middle of a batch holds it
+        pid = os.fork()
+        if pid == 0:  # the child: fail rather than hang
+            signal.alarm(60)
+            same = np.array_equal(scorer_.decision(texts), expected)
+            os._exit(0 if same else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_interruption_numba_reports_as_a_system_error_is_raised_as_itself(both, monkeypatch):
+    """Ctrl-C while numba hands back a kernel's result came out as a SystemError (a chain of
+    them), which the command line's Ctrl-C handling missed: a traceback and exit 1."""
+    _, portable = both
+    scorer_ = CompiledScorer(portable)
+
+    def interrupted(texts):
+        try:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as exc:
+                raise SystemError("returned a result with an exception set") from exc
+        except SystemError as exc:
+            raise SystemError("CPUDispatcher returned a result with an exception set") from exc
+
+    monkeypatch.setattr(scorer_, "_decision", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        scorer_.decision(["Gas."])
+    monkeypatch.setattr(scorer_, "_decision", lambda texts: 1 / 0 if texts else None)
+    with pytest.raises(ZeroDivisionError):
+        scorer_.decision(["Gas."])  # other errors are left as they are

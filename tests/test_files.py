@@ -197,3 +197,26 @@ def test_replacing_leaves_no_lock_file_anywhere(tmp_path, monkeypatch):
     with files.replacing(home / "model"):
         pass
     assert list(scratch.iterdir()) == [] and list(home.iterdir()) == []
+
+
+def test_a_reader_of_a_directory_s_files_waits_for_a_swap_and_a_swap_for_it(tmp_path):
+    """A process loading the model while a training swapped it in read the old metrics and
+    the new weights: "checksum mismatch". Readers share the lock a swap takes alone."""
+    import threading
+
+    model = tmp_path / "model"
+    model.mkdir()
+    read = threading.Event()
+
+    def reader():
+        with files.reading(model):
+            read.set()
+
+    with files.replacing(model):
+        thread = threading.Thread(target=reader)
+        thread.start()
+        assert not read.wait(0.3)  # waits while the swap holds the directory
+    assert read.wait(10)
+    thread.join()
+    with files.reading(model), files.reading(model):  # readers do not wait for each other
+        pass

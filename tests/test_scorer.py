@@ -188,3 +188,53 @@ def test_the_logistic_of_an_array_is_that_of_each_value_without_overflow():
     expected = [[scorer._sigmoid(v) for v in row] for row in z.tolist()]
     assert np.abs(ours - np.array(expected)).max() <= 1e-15
     assert ours[0, 0] == 0.0 and ours[1, 3] == 1.0 and ours[0, 3] == 0.5
+
+
+def test_an_import_on_the_batch_path_is_not_cut_short_by_ctrl_c(monkeypatch):
+    """Ctrl-C during the first large batch's import of numpy or numba left it half-made: every
+    later batch of the process failed, or went without the kernels for good."""
+    import importlib
+    import signal
+    import types
+
+    from topictag.scorer import imported
+
+    done = []
+
+    def slow_import(name):
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C in the middle of the import
+        done.append(name)
+        return types.ModuleType(name)
+
+    monkeypatch.setattr(importlib, "import_module", slow_import)
+    with pytest.raises(KeyboardInterrupt):
+        imported("topictag_not_imported_yet")
+    assert done == ["topictag_not_imported_yet"]  # finished, then interrupted
+
+
+def test_threads_starting_cold_build_one_compiled_scorer(model_dir, monkeypatch):
+    """Each thread sending a large batch while the first built the compiled scorer built its
+    own (some 33 MB each), never used."""
+    import threading
+    import time
+
+    from topictag import compiled
+
+    built = []
+
+    def slow_build(model):
+        built.append(model)
+        time.sleep(0.3)
+        return None  # as where numba is missing: the numpy path scores
+
+    monkeypatch.setattr(compiled, "compiled_scorer", slow_build)
+    monkeypatch.setattr(scorer, "COMPILED", True)
+    monkeypatch.setattr(scorer, "COMPILED_CHARS", 0)
+    model = PortableModel.load(model_dir)
+    texts = ["Gas flows through the pipeline to Europe. " * 600]
+    threads = [threading.Thread(target=model.decision, args=(texts,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1

@@ -279,3 +279,31 @@ def test_a_score_is_compared_with_its_threshold_as_it_is_shown(model_dir, row, c
     [topics] = tagger.decide([row])
     shown = tagger._named(row)
     assert topics == [t for t in tagger.topics if shown[t] >= cut]
+
+
+def test_threads_loading_a_model_cold_load_it_once(model_dir, monkeypatch):
+    """Eight threads starting cold loaded eight models (each some 30 MB) and kept one."""
+    import threading
+    import time
+
+    from topictag import tagger as tagger_module
+    from topictag.scorer import PortableModel
+
+    real, loads = PortableModel.load, []
+
+    def slow_load(path):
+        loads.append(path)
+        time.sleep(0.2)
+        return real(path)
+
+    monkeypatch.setattr(tagger_module, "_CACHE", {})
+    monkeypatch.setattr(PortableModel, "load", staticmethod(slow_load))
+    got = []
+    threads = [
+        threading.Thread(target=lambda: got.append(load_model(model_dir).model)) for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(loads) == 1 and len({id(m) for m in got}) == 1

@@ -468,6 +468,7 @@ class CompiledScorer:
         # The kernels run without the GIL and the word memo is shared: one batch at a time
         # (threads of a Dask worker share the model).
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         coef = np.ascontiguousarray(model.coef, dtype=np.float64)
         self.intercept = np.asarray(model.intercept, dtype=np.float64)
         self.blocks: list[_TfidfBlock | _LexiconBlock] = [
@@ -485,16 +486,40 @@ class CompiledScorer:
 
     def forget(self) -> None:
         """Empty the word memo, as in a fresh process (for benchmarks)."""
-        with self._lock:
-            for block in self.blocks:
-                if isinstance(block, _TfidfBlock):
-                    block.forget()
+        with self._held():
+            self._forget()
+
+    def _forget(self) -> None:
+        for block in self.blocks:
+            if isinstance(block, _TfidfBlock):
+                block.forget()
+
+    def _held(self) -> threading.Lock:
+        """The scorer's lock. In a child forked while another thread scored, the lock was
+        copied held (by a thread the child does not have) and the word memos half-written: the
+        child takes a new lock and empty memos."""
+        if self._pid != os.getpid():
+            self._lock = threading.Lock()
+            self._pid = os.getpid()
+            self._forget()
+        return self._lock
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
         """(n, k) linear scores before the logistic link, in steps of about ``BATCH_CHARS``
         characters."""
-        with self._lock:
-            return self._decision(list(texts))
+        try:
+            with self._held():
+                return self._decision(list(texts))
+        except SystemError as exc:
+            # Ctrl-C (or SIGTERM, see topictag.cli) while numba hands back a kernel's result:
+            # numba reports the signal's exception as a chain of SystemErrors; raise it as
+            # the interruption it is.
+            cause = exc.__cause__ or exc.__context__
+            while isinstance(cause, SystemError):
+                cause = cause.__cause__ or cause.__context__
+            if isinstance(cause, KeyboardInterrupt):
+                raise cause from None
+            raise
 
     def _decision(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), len(self.intercept)), dtype=np.float64)

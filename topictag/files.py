@@ -198,10 +198,27 @@ def pid_alive(pid: int) -> bool:
 def replacing(path: Path):
     """Hold an exclusive lock on the directory that holds ``path`` while the body replaces
     ``path``, so that two processes swapping in a new ``path`` at once do it one after the
-    other: the last one wins and neither fails halfway. The directory itself is locked (an
-    advisory ``flock``), so no lock file is made, beside ``path`` or anywhere else (one in the
-    temporary directory for every model path ever trained piled up there); it waits, as a swap
-    is short. Where advisory locks are missing (not POSIX) or refused, no lock."""
+    other (the last one wins and neither fails halfway), and no reader (:func:`reading`) is
+    between two of its files. The directory itself is locked (an advisory ``flock``), so no
+    lock file is made, beside ``path`` or anywhere else (one in the temporary directory for
+    every model path ever trained piled up there); it waits, as a swap is short. Where
+    advisory locks are missing (not POSIX) or refused, no lock."""
+    with _parent_locked(path, shared=False):
+        yield
+
+
+@contextlib.contextmanager
+def reading(path: Path):
+    """Hold a shared lock on the directory that holds ``path`` while the body reads several
+    files of ``path``: a swap (:func:`replacing`) waits until they are read, so they are all
+    of one model (a process loading while a training swapped its model in read the old
+    metrics and the new weights: "checksum mismatch")."""
+    with _parent_locked(path, shared=True):
+        yield
+
+
+@contextlib.contextmanager
+def _parent_locked(path: Path, shared: bool):
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -215,7 +232,7 @@ def replacing(path: Path):
         return
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         except OSError:  # a file system that refuses locks on directories
             pass
         yield

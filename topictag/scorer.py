@@ -18,6 +18,8 @@ import itertools
 import json
 import math
 import re
+import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -99,6 +101,21 @@ def _word_char_ngrams(word: str, low: int, high: int) -> list[str]:
         if size == n:
             break
     return grams
+
+
+def imported(name: str):
+    """The module ``name``, imported with Ctrl-C held back until the import is done: an import
+    cut short leaves numpy or numba half-made in the process, and every later large batch
+    failed ("cannot load module more than once") or went without the kernels for good."""
+    module = sys.modules.get(name)
+    if module is None:
+        import importlib
+
+        from topictag.processes import signals_deferred
+
+        with signals_deferred():
+            module = importlib.import_module(name)
+    return module
 
 
 @dataclass
@@ -262,6 +279,7 @@ class PortableModel:
         self._arrays = arrays
         self._numpy: dict[str, np.ndarray] = {}
         self._compiled: list = []  # [CompiledScorer or None] once tried
+        self._building = threading.Lock()  # one compiled scorer, whatever the threads
         self._batch_chars = 0  # characters scored in batches too large for plain Python
         self._coef_rows: list | None = None  # the plain-Python path's, built on first use
         #: Set by :meth:`keep_compiled_only`; True once the other paths' data are freed.
@@ -327,10 +345,13 @@ class PortableModel:
     @classmethod
     def load(cls, model_dir: str | Path) -> PortableModel:
         """Read a model directory, refusing files whose checksums do not match metrics.json."""
+        from topictag.files import reading
+
         model_dir = Path(model_dir)
-        metrics = read_metrics(model_dir)
-        settings = verified_bytes(model_dir, PORTABLE_JSON, metrics)
-        arrays = verified_bytes(model_dir, PORTABLE_NPZ, metrics)
+        with reading(model_dir):  # all three files of one model, even while one is swapped in
+            metrics = read_metrics(model_dir)
+            settings = verified_bytes(model_dir, PORTABLE_JSON, metrics)
+            arrays = verified_bytes(model_dir, PORTABLE_NPZ, metrics)
         try:
             return cls(json.loads(settings.decode("utf-8")), read_npz(arrays))
         except (LookupError, ValueError, TypeError, OSError, AttributeError, re.error) as exc:
@@ -358,12 +379,19 @@ class PortableModel:
         total = sum(map(len, texts))
         if total <= PURE_PYTHON_CHARS:
             return [self._decision_one(text) for text in texts]
+        imported("numpy")
         self._batch_chars += total if COMPILED else 0
         if COMPILED and (self._batch_chars >= COMPILED_CHARS or self._compiled):
             if not self._compiled:
-                from topictag.compiled import compiled_scorer
+                with self._building:
+                    if not self._compiled:
+                        try:  # numba, and the kernels defined
+                            imported("topictag._kernels")
+                        except Exception:  # no numba: compiled_scorer says why, once
+                            pass
+                        from topictag.compiled import compiled_scorer
 
-                self._compiled.append(compiled_scorer(self))
+                        self._compiled.append(compiled_scorer(self))
             if self._compiled[0] is not None:
                 if self._compiled_only:
                     self._free_python_tables()

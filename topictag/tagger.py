@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -249,20 +250,24 @@ def _texts(values: Iterable[str], name: str = "texts") -> list[str]:
 
 
 _CACHE: dict[tuple[str, float], PortableModel] = {}
+_LOADING = threading.Lock()
 
 
 def _load_portable(model_dir: Path) -> PortableModel:
-    """Load once per directory and modification time of its metrics file."""
+    """Load once per directory and modification time of its metrics file (the last one
+    only), once whatever the threads: eight threads starting cold loaded eight models."""
     metrics = Path(model_dir) / "metrics.json"
     try:
         stamp = metrics.stat().st_mtime
     except OSError:
         stamp = -1.0
     key = (str(Path(model_dir).resolve()), stamp)
-    if key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[key] = PortableModel.load(model_dir)
-    return _CACHE[key]
+    with _LOADING:
+        model = _CACHE.get(key)
+        if model is None:
+            _CACHE.clear()
+            model = _CACHE[key] = PortableModel.load(model_dir)
+    return model
 
 
 def load_model(model: str | os.PathLike | None = None, threshold: float | None = None) -> Tagger:
