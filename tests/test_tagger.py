@@ -1,6 +1,7 @@
 """predict() and friends: topics, scores, paragraphs and the article's topics."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -307,3 +308,24 @@ def test_threads_loading_a_model_cold_load_it_once(model_dir, monkeypatch):
     for thread in threads:
         thread.join()
     assert len(loads) == 1 and len({id(m) for m in got}) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_a_model_loads_or_builds_can_load_and_build(model_dir):
+    """The locks that make threads load one model and build one compiled scorer would be
+    copied held into a child forked meanwhile, which would then wait for ever."""
+    import signal
+
+    from topictag import scorer as scorer_module
+    from topictag import tagger as tagger_module
+
+    with tagger_module._LOADING, scorer_module._BUILDING:  # as other threads hold them
+        pid = os.fork()
+        if pid == 0:  # the child: fail rather than hang
+            signal.alarm(60)
+            tagger_module._CACHE.clear()
+            scorer_module.COMPILED, scorer_module.COMPILED_CHARS = True, 0
+            load_model(model_dir).tag_batch(["Gas flows to Europe through Turkey. " * 800])
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import re
 import sys
 import threading
@@ -101,6 +102,21 @@ def _word_char_ngrams(word: str, low: int, high: int) -> list[str]:
         if size == n:
             break
     return grams
+
+
+#: Held while a compiled scorer is built, so that threads starting cold build one (builds
+#: are rare: one lock serves every model). A forked child makes a new one: the copy may be
+#: held by a thread the child does not have.
+_BUILDING = threading.Lock()
+
+
+def _new_lock_after_fork() -> None:
+    global _BUILDING
+    _BUILDING = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 def imported(name: str):
@@ -279,7 +295,6 @@ class PortableModel:
         self._arrays = arrays
         self._numpy: dict[str, np.ndarray] = {}
         self._compiled: list = []  # [CompiledScorer or None] once tried
-        self._building = threading.Lock()  # one compiled scorer, whatever the threads
         self._batch_chars = 0  # characters scored in batches too large for plain Python
         self._coef_rows: list | None = None  # the plain-Python path's, built on first use
         #: Set by :meth:`keep_compiled_only`; True once the other paths' data are freed.
@@ -383,7 +398,7 @@ class PortableModel:
         self._batch_chars += total if COMPILED else 0
         if COMPILED and (self._batch_chars >= COMPILED_CHARS or self._compiled):
             if not self._compiled:
-                with self._building:
+                with _BUILDING:
                     if not self._compiled:
                         try:  # numba, and the kernels defined
                             imported("topictag._kernels")

@@ -250,7 +250,18 @@ def _texts(values: Iterable[str], name: str = "texts") -> list[str]:
 
 
 _CACHE: dict[tuple[str, float], PortableModel] = {}
+#: Held while a model loads (see :func:`_load_portable`); new in a forked child, where the
+#: copy may be held by a thread the child does not have.
 _LOADING = threading.Lock()
+
+
+def _new_lock_after_fork() -> None:
+    global _LOADING
+    _LOADING = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 def _load_portable(model_dir: Path) -> PortableModel:
