@@ -36,6 +36,26 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+class ForkSafeLock:
+    """A ``threading.Lock`` that a forked child makes anew: the child's copy may be held by a
+    thread the child does not have, and would be waited on for ever."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._pid, self._lock = os.getpid(), threading.Lock()
+
+    def __enter__(self) -> bool:
+        if self._pid != os.getpid():
+            import threading
+
+            self._pid, self._lock = os.getpid(), threading.Lock()
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc) -> None:
+        self._lock.__exit__(*exc)
+
+
 def _start_worker(parent: int, initializer: Callable | None, initargs: tuple) -> None:
     import warnings
 

@@ -17,10 +17,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import re
 import sys
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from topictag.errors import ModelError
 from topictag.furniture import Furniture, compile_furniture
 from topictag.lexicon import compile_lexicon, term_features
 from topictag.normalize import FORMS, normalize, normalize_all
+from topictag.processes import ForkSafeLock, signals_deferred
 
 if TYPE_CHECKING:
     import numpy as np
@@ -105,18 +104,8 @@ def _word_char_ngrams(word: str, low: int, high: int) -> list[str]:
 
 
 #: Held while a compiled scorer is built, so that threads starting cold build one (builds
-#: are rare: one lock serves every model). A forked child makes a new one: the copy may be
-#: held by a thread the child does not have.
-_BUILDING = threading.Lock()
-
-
-def _new_lock_after_fork() -> None:
-    global _BUILDING
-    _BUILDING = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_lock_after_fork)
+#: are rare: one lock serves every model).
+_BUILDING = ForkSafeLock()
 
 
 def imported(name: str):
@@ -126,8 +115,6 @@ def imported(name: str):
     module = sys.modules.get(name)
     if module is None:
         import importlib
-
-        from topictag.processes import signals_deferred
 
         with signals_deferred():
             module = importlib.import_module(name)

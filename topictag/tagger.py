@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from topictag.errors import InputError
 from topictag.furniture import furniture_rows
 from topictag.language import english_check
 from topictag.paragraphs import count_paragraphs, split_paragraphs
+from topictag.processes import ForkSafeLock
 from topictag.scorer import PortableModel
 
 #: Decimals of a score as results show it (JSON, tables, corpora); thresholds compare it so.
@@ -250,18 +250,8 @@ def _texts(values: Iterable[str], name: str = "texts") -> list[str]:
 
 
 _CACHE: dict[tuple[str, float], PortableModel] = {}
-#: Held while a model loads (see :func:`_load_portable`); new in a forked child, where the
-#: copy may be held by a thread the child does not have.
-_LOADING = threading.Lock()
-
-
-def _new_lock_after_fork() -> None:
-    global _LOADING
-    _LOADING = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_lock_after_fork)
+#: Held while a model loads (see :func:`_load_portable`).
+_LOADING = ForkSafeLock()
 
 
 def _load_portable(model_dir: Path) -> PortableModel:
