@@ -562,7 +562,7 @@ def test_a_child_forked_while_another_thread_scores_does_not_wait_forever(both):
     texts = authored_texts(portable, 50)
     scorer_ = CompiledScorer(portable)
     expected = scorer_.decision(texts)
-    with scorer_._held():  # as a thread in the middle of a batch holds it
+    with scorer_._lock:  # as a thread in the middle of a batch holds it
         pid = os.fork()
         if pid == 0:  # the child: fail rather than hang
             signal.alarm(60)

@@ -29,13 +29,14 @@ import functools
 import os
 import re
 import tempfile
-import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from topictag.processes import ForkSafeLock
 
 if TYPE_CHECKING:
     from topictag.scorer import PortableModel
@@ -466,9 +467,9 @@ class CompiledScorer:
         if memo_words < 1 or memo_words & (memo_words - 1):
             raise ValueError(f"memo_words must be a power of two, not {memo_words}")
         # The kernels run without the GIL and the word memo is shared: one batch at a time
-        # (threads of a Dask worker share the model).
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
+        # (threads of a Dask worker share the model). A child forked while another thread
+        # scored copied the memos half-written: it empties them.
+        self._lock = ForkSafeLock(after_fork=self._forget)
         coef = np.ascontiguousarray(model.coef, dtype=np.float64)
         self.intercept = np.asarray(model.intercept, dtype=np.float64)
         self.blocks: list[_TfidfBlock | _LexiconBlock] = [
@@ -486,7 +487,7 @@ class CompiledScorer:
 
     def forget(self) -> None:
         """Empty the word memo, as in a fresh process (for benchmarks)."""
-        with self._held():
+        with self._lock:
             self._forget()
 
     def _forget(self) -> None:
@@ -494,21 +495,11 @@ class CompiledScorer:
             if isinstance(block, _TfidfBlock):
                 block.forget()
 
-    def _held(self) -> threading.Lock:
-        """The scorer's lock. In a child forked while another thread scored, the lock was
-        copied held (by a thread the child does not have) and the word memos half-written: the
-        child takes a new lock and empty memos."""
-        if self._pid != os.getpid():
-            self._lock = threading.Lock()
-            self._pid = os.getpid()
-            self._forget()
-        return self._lock
-
     def decision(self, texts: Sequence[str]) -> np.ndarray:
         """(n, k) linear scores before the logistic link, in steps of about ``BATCH_CHARS``
         characters."""
         try:
-            with self._held():
+            with self._lock:
                 return self._decision(list(texts))
         except SystemError as exc:
             # Ctrl-C (or SIGTERM, see topictag.cli) while numba hands back a kernel's result:

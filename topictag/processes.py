@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -38,18 +39,17 @@ def die_with_parent(parent: int) -> None:
 
 class ForkSafeLock:
     """A ``threading.Lock`` that a forked child makes anew: the child's copy may be held by a
-    thread the child does not have, and would be waited on for ever."""
+    thread the child does not have, and would be waited on for ever. ``after_fork`` runs in
+    the child then, for state the lock guarded that the fork may have copied half-written."""
 
-    def __init__(self) -> None:
-        import threading
-
-        self._pid, self._lock = os.getpid(), threading.Lock()
+    def __init__(self, after_fork: Callable[[], None] | None = None) -> None:
+        self._pid, self._lock, self._after_fork = os.getpid(), threading.Lock(), after_fork
 
     def __enter__(self) -> bool:
         if self._pid != os.getpid():
-            import threading
-
             self._pid, self._lock = os.getpid(), threading.Lock()
+            if self._after_fork is not None:
+                self._after_fork()
         return self._lock.__enter__()
 
     def __exit__(self, *exc) -> None:
