@@ -19,6 +19,14 @@ def test_whitespace_only_lines_count_as_blank():
     assert len(split_paragraphs("one\n  \t\ntwo")) == 2
 
 
+def test_lines_of_format_characters_only_count_as_blank():
+    """A zero-width space, joiner, soft hyphen or bidi mark alone on a line separates
+    paragraphs (pages use one to keep an empty <p>), and is never a paragraph of its own."""
+    text = "First.\n\u200b\nSecond.\n\n\u200c\u00ad \u2067\n\nThird \u200bword."
+    assert [p.text for p in split_paragraphs(text)] == ["First.", "Second.", "Third \u200bword."]
+    assert split_paragraphs("\u200b\u200b\n\n\ufeff") == []
+
+
 def test_crlf_and_cr_are_normalised():
     for sep in ("\r\n", "\r"):
         text = f"a{sep}b{sep}{sep}c"
@@ -80,7 +88,11 @@ def test_line_endings_never_change_the_paragraphs(text, ending):
         assert normalize_newlines(other[p.start : p.end]) == p.text
 
 
-@given(st.text(alphabet=st.sampled_from(["a", "b", " ", "\t", "\n", "\r"]), max_size=80))
+@given(
+    st.text(
+        alphabet=st.sampled_from(["a", "b", " ", "\t", "\n", "\r", "\u200b", "\u00e9"]), max_size=80
+    )
+)
 def test_count_paragraphs_counts_what_split_paragraphs_gives(text):
     """The cheap count (no paragraph built) agrees with the split, long paragraphs uncut."""
     from topictag.paragraphs import count_paragraphs

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from topictag.defaults import MAX_PARAGRAPH_CHARS
+from topictag.normalize import without_format_characters
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 _NEWLINES = re.compile(r"\r\n?")
@@ -48,13 +49,24 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def has_text(chunk: str) -> bool:
+    """Whether ``chunk`` holds a character other than white space and format characters
+    (zero-width spaces and joiners, soft hyphens, bidi marks: the ones normalisation drops).
+    A line of only those is blank: a page that separates its paragraphs with a zero-width
+    space must not join them, nor give a paragraph with nothing to tag."""
+    stripped = chunk.strip()
+    if not stripped or stripped.isascii():
+        return bool(stripped)
+    return bool(without_format_characters(stripped).strip())
+
+
 def count_paragraphs(text: str) -> int:
     """The number of paragraphs :func:`split_paragraphs` gives before long ones are cut, counted
     line by line without building any: a cheap first check of a text of very many lines."""
     blocks = lines = 0
     blank = True
     for match in _LINE.finditer(text):
-        if match.group().strip():
+        if has_text(match.group()):
             lines += 1
             blocks += blank
             blank = False
@@ -78,12 +90,13 @@ def _cut(start: int, end: int, limit: int) -> list[tuple[int, int]]:
 def split_paragraphs(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> list[Paragraph]:
     """Split ``text`` into paragraphs.
 
-    Paragraphs are blocks of lines separated by blank (whitespace-only) lines. A text with
+    Paragraphs are blocks of lines separated by blank lines (white space and format
+    characters only; see :func:`has_text`). A text with
     no blank line between its lines is taken as one paragraph per line. Surrounding
     whitespace is stripped. A paragraph longer than ``max_chars`` is cut into pieces of
     ``max_chars`` characters, so that one huge line cannot exhaust memory downstream.
     """
-    lines = [span for span in _lines(text) if text[span[0] : span[1]].strip()]
+    lines = [span for span in _lines(text) if has_text(text[span[0] : span[1]])]
     if not lines:
         return []
     crlf = "\r" in text
@@ -106,7 +119,7 @@ def split_paragraphs(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> list[Pa
             spans.append((start, end))
             continue
         spans.extend(
-            span for span in _cut(start, end, max_chars) if text[span[0] : span[1]].strip()
+            span for span in _cut(start, end, max_chars) if has_text(text[span[0] : span[1]])
         )
     if not crlf:
         return [Paragraph(i, s, e, text[s:e]) for i, (s, e) in enumerate(spans)]
