@@ -676,6 +676,17 @@ def test_an_output_that_is_a_symbolic_link_is_written_where_it_points(tmp_path, 
     assert [r["text"] for r in read_output(target)] == ["gas pipeline"]
 
 
+@pytest.mark.parametrize("out", ["out.jsonl", "out.parquet"])
+def test_an_output_written_again_keeps_its_permissions(tmp_path, model_dir, out):
+    """The new file is renamed over the old one; a private output must stay private."""
+    source = write_jsonl(tmp_path / "c.jsonl", [{"text": "gas pipeline"}])
+    tag_corpus(source, tmp_path / out, model=model_dir)
+    (tmp_path / out).chmod(0o600)
+    tag_corpus(source, tmp_path / out, model=model_dir)
+    assert (tmp_path / out).stat().st_mode & 0o777 == 0o600
+    assert [r["text"] for r in read_output(tmp_path / out)] == ["gas pipeline"]
+
+
 def test_an_output_name_near_the_file_system_limit_is_written(tmp_path, model_dir):
     """The temporary name beside it is longer than the name; it must still fit in 255 bytes."""
     source = write_jsonl(tmp_path / "c.jsonl", [{"text": "gas pipeline"}])

@@ -184,6 +184,26 @@ def test_a_failed_write_without_an_error_number_keeps_its_message():
     assert cannot_write("o", OSError("disk on fire")) == "o: cannot write (disk on fire)"
 
 
+@POSIX
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
+def test_a_replaced_file_keeps_its_permissions_and_a_new_one_gets_the_default(tmp_path, mode):
+    private = tmp_path / "private.json"
+    private.write_text("old")
+    private.chmod(mode)
+    write_atomic(private, b"new")
+    assert private.read_bytes() == b"new"
+    assert private.stat().st_mode & 0o7777 == mode
+    fresh = tmp_path / "fresh.json"
+    write_atomic(fresh, b"new", mode=0o640)
+    assert fresh.stat().st_mode & 0o777 == 0o640 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_replacing_leaves_no_lock_file_anywhere(tmp_path, monkeypatch):
     """Its lock was a file in the temporary directory for every path ever replaced (1,319 of
     them in /tmp after a few weeks of tests); it is now the directory that holds the path."""

@@ -53,6 +53,7 @@ from topictag.errors import InputError, ModelError, TopictagError, WriteError, o
 from topictag.files import (
     cannot_write,
     fsync_dir,
+    keep_mode,
     not_replaceable,
     remove_stale,
     temp_name,
@@ -733,6 +734,7 @@ def _output(target: Path | None, fmt: str, topics: list[str], source: str, schem
             with _writing(target), open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
         with _writing(target):
+            keep_mode(tmp, target)
             os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -129,11 +129,27 @@ def write_path(path: str | os.PathLike) -> Path:
     return path
 
 
+def keep_mode(new: int | Path, old: Path) -> None:
+    """Give the new file (a descriptor or a path) that will be renamed over ``old`` the
+    permission bits of ``old``, and its owner where allowed: a rename replaces the file, so a
+    private (0600) output would otherwise come back readable by all. Nothing when ``old`` is
+    not there."""
+    try:
+        st = os.stat(old)
+    except OSError:
+        return
+    os.chmod(new, stat.S_IMODE(st.st_mode))
+    with contextlib.suppress(OSError):  # only root may give a file away; keep ours then
+        if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+            os.chown(new, st.st_uid, st.st_gid)
+
+
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Put ``data`` in ``path`` (:func:`write_path`) whole or not at all: written under a
-    temporary name beside it, fsynced, renamed over it. ``OSError`` (full disk, read-only file
-    system) leaves ``path`` as it was and no temporary file; those that killed runs left are
-    removed."""
+    temporary name beside it, fsynced, renamed over it, with the permissions of the file it
+    replaces (:func:`keep_mode`); ``mode`` is that of a new file. ``OSError`` (full disk,
+    read-only file system) leaves ``path`` as it was and no temporary file; those that killed
+    runs left are removed."""
     write_atomic_set({path: data}, mode)
 
 
@@ -151,6 +167,7 @@ def write_atomic_set(contents: dict[Path, bytes], mode: int = 0o644) -> None:
             fd = os.open(tmp, flags, mode)
             temps.append((tmp, path))
             try:
+                keep_mode(fd, path)
                 write_all(fd, data)
                 os.fsync(fd)
             finally:
