@@ -398,3 +398,50 @@ def test_info_on_a_hand_edited_metrics_file_shows_the_model_and_one_warning(
     assert result.stdout.splitlines()[0] == f"model: {model}"
     assert result.stderr.startswith(f"warning: {model / 'metrics.json'}: not as training wrote it")
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["tag", ""], ""),
+        (["tag", "--", ""], ""),
+        (["tag", "a.txt", "--model", ""], " for --model"),
+        (["report", "c.jsonl", "--png="], " for --png"),
+        (["evaluate", ""], ""),
+    ],
+)
+def test_an_empty_argument_is_a_usage_error_not_the_working_directory(
+    runner, tmp_path, monkeypatch, args, named
+):
+    """``topictag tag "$FILE"`` with FILE unset tagged every article below the working
+    directory, and ``--png ""`` wrote the charts into it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text(GOOD)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert (
+        result.output == f"error: an empty {'value' if '=' in args[-1] else 'argument'}{named}"
+        " (an unset shell variable?)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_a_signal_waiting_when_the_handlers_are_put_back_is_one_line(monkeypatch, capsys):
+    """Python runs a pending Ctrl-C when a handler is changed: at the very end of a run it
+    printed a traceback. It is the run's exit code and one line, and every handler goes back."""
+    import signal
+
+    from topictag import cli
+
+    calls = []
+
+    def change(signum, handler):
+        calls.append(signum)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(signal, "signal", change)
+    code = cli._handlers_restored({signal.SIGTERM: None, signal.SIGHUP: None}, 0)
+    assert code == 130
+    assert capsys.readouterr().err == "error: interrupted\n"
+    assert set(calls) == {signal.SIGTERM, signal.SIGHUP}

@@ -146,6 +146,38 @@ def test_unreadable_file_error_even_as_root(tmp_path, monkeypatch):
         read_file(path)
 
 
+def test_a_directory_that_may_not_be_searched_is_skipped_and_the_rest_tagged(tmp_path, monkeypatch):
+    """As for a user without rights on one folder of a tree: its entries cannot be looked at
+    (stat and listing refused); the other folders' articles are still read."""
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "a.txt").write_text("gas pipeline")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "b.txt").write_text("oil")
+    locked = str(tmp_path / "locked")
+    stat, scandir = os.stat, os.scandir
+
+    def guarded(real):
+        def call(path, *args, **kwargs):
+            if os.fspath(path).startswith(locked + os.sep):
+                raise PermissionError(13, "Permission denied", os.fspath(path))
+            if real is scandir and os.fspath(path) == locked:
+                raise PermissionError(13, "Permission denied", os.fspath(path))
+            return real(path, *args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(os, "stat", guarded(stat))
+    monkeypatch.setattr(os, "scandir", guarded(scandir))
+    assert list(inputs.expand([str(tmp_path)])) == [str(tmp_path / "ok" / "a.txt")]
+
+
+def test_an_empty_path_is_refused_not_read_as_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("gas")
+    (item,) = inputs.expand([""])
+    assert isinstance(item, InputError) and "empty path" in str(item)
+
+
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
 def test_a_device_is_refused_not_read_forever():
     with pytest.raises(InputError, match="/dev/zero: a device, not a file"):

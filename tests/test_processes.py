@@ -136,6 +136,26 @@ def test_sigterm_during_batch_tagging_cleans_up_like_ctrl_c(tmp_path, big_corpus
     assert temporaries(tmp_path) == [] and not target.exists()
 
 
+@pytest.mark.parametrize("delay", [0.0, 0.1], ids=["at once", "later"])
+def test_a_terminal_closed_under_batch_tagging_cleans_up_like_ctrl_c(
+    tmp_path, big_corpus, model_dir, delay
+):
+    """SIGHUP, sent to the whole process group when its terminal closes, ends the run as
+    SIGTERM does (exit 128 + 1), where it killed the parent outright and left its temporary
+    file and a leaked-semaphore warning."""
+    target = tmp_path / "out.jsonl"
+    args = ["tag", "--input", str(big_corpus), "--output", str(target), "--num-proc", "2"]
+    with running([*args, "--model", str(model_dir)]) as process:
+        wait_for(lambda: temporaries(tmp_path), 30)
+        time.sleep(delay)
+        workers = children(process.pid)
+        os.killpg(process.pid, signal.SIGHUP)
+        assert process.wait(30) == 129
+        assert process.stderr.read().decode().strip() == "error: hung up"
+        assert wait_for(lambda: not alive(workers), 20), "workers outlived their parent"
+    assert temporaries(tmp_path) == [] and not target.exists()
+
+
 @pytest.mark.parametrize("delay", [0.0, 0.02, 0.05, 0.1], ids=["at once", "2 ms", "5 ms", "10 ms"])
 def test_ctrl_c_to_the_process_group_while_workers_start_is_one_line(
     tmp_path, big_corpus, model_dir, delay

@@ -34,3 +34,26 @@ def test_tag_paragraphs_shows_an_article_s_escape_sequences_as_text(tmp_path, us
     assert result.exit_code == 0
     assert not CONTROLS.intersection(result.stdout.replace("\n", ""))
     assert "\\x1b]0;title\\x07" in result.stdout
+
+
+@given(
+    st.floats(0, 1),
+    st.integers(0, 10**6).map(lambda n: n / 10**6),
+)
+def test_the_table_s_figures_read_as_the_decision_went(score, threshold):
+    """A score is tagged when, to 6 decimals, it reaches its threshold; the table's figures
+    must say the same, so 0.998547 at a threshold of 1 is not shown as 1.00."""
+    from topictag.render import score_and_threshold
+
+    tagged = round(score, 6) >= threshold
+    shown, cut = score_and_threshold(score, threshold, tagged)
+    assert (float(shown) >= float(cut)) == tagged
+    assert len(shown.split(".")[1]) >= 2 and not cut.startswith("-")
+
+
+def test_two_decimals_where_they_are_enough_and_no_minus_zero():
+    from topictag.render import score_and_threshold
+
+    assert score_and_threshold(0.998547, 1.0, False) == ("0.999", "1.000")
+    assert score_and_threshold(0.71, 0.45, True) == ("0.71", "0.45")
+    assert score_and_threshold(0.5, -0.0, True) == ("0.50", "0.00")

@@ -8,6 +8,7 @@ import functools
 import io
 import json
 import os
+import signal
 import sys
 import warnings
 from enum import Enum
@@ -29,11 +30,23 @@ from topictag.errors import (
 
 
 class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C is: temporary files removed, worker processes stopped."""
+    """SIGTERM or SIGHUP, handled as Ctrl-C is: temporary files removed, worker processes
+    stopped; the exit code is 128 + the signal's number, as a shell reports it."""
+
+    def __init__(self, signum: int = 15) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _on_sigterm(signum, frame):
-    raise _Terminated
+def _on_stop_signal(signum, frame):
+    raise _Terminated(signum)
+
+
+def _stopped(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """The error line and exit code of a run ended by a signal."""
+    if isinstance(exc, _Terminated):
+        return ("hung up" if exc.signum != 15 else "terminated"), 128 + exc.signum
+    return "interrupted", 130
 
 
 #: errno values of a write that cannot succeed: full disk, quota, file too large, I/O error,
@@ -77,6 +90,9 @@ class _Group(typer.core.TyperGroup):
     the help to read, not typer's boxed usage text."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if problem := empty_argument(sys.argv[1:] if args is None else list(args)):
+            typer.echo(f"error: {problem}", err=True)
+            sys.exit(2)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
@@ -95,6 +111,21 @@ class _Group(typer.core.TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def empty_argument(args: list[str]) -> str | None:
+    """Why the command line is refused for an empty argument, or None. No option or path of
+    ours takes an empty string, and a path read as one is the working directory (``Path("")``
+    is ``.``): ``topictag tag "$FILE"`` with ``FILE`` unset tagged every file below it, and
+    ``--png ""`` wrote the charts there over any of the same name."""
+    for i, arg in enumerate(args):
+        if arg == "":
+            before = args[i - 1] if i else ""
+            named = f" for {before}" if before.startswith("-") and before not in ("-", "--") else ""
+            return f"an empty argument{named} (an unset shell variable?)"
+        if arg.startswith("--") and arg.endswith("=") and len(arg) > 3:
+            return f"an empty value for {arg[:-1]} (an unset shell variable?)"
+    return None
+
+
 def usage_error(exc) -> str:
     """A click usage error as one line: its message, then the help to read."""
     ctx = getattr(exc, "ctx", None)
@@ -104,37 +135,63 @@ def usage_error(exc) -> str:
 
 class _App(typer.Typer):
     def __call__(self, *args, **kwargs):
-        """The command line: SIGTERM cleans up as Ctrl-C does; help or usage text that cannot
-        be written (a full disk, a stdout closed from the start) is one error line, a reader
-        that stops early a quiet exit; a warning is one line."""
-        import signal
+        """The command line: SIGTERM and SIGHUP clean up as Ctrl-C does; help or usage text
+        that cannot be written (a full disk, a stdout closed from the start) is one error
+        line, a reader that stops early a quiet exit; a warning is one line. A signal before
+        a command starts or after it ends is one line too, never a traceback."""
         import threading
 
-        if sys.stdout is None:
-            sys.stdout = _ClosedStdout()
-        for stream in (sys.stdout, sys.stderr):  # a lone surrogate is shown as \\ud800
-            with contextlib.suppress(AttributeError, ValueError, OSError):
-                stream.reconfigure(errors="backslashreplace")
+        from topictag.processes import STOP_SIGNALS
+
         main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main else None
-        shown, warnings.showwarning = warnings.showwarning, show_warning
+        previous: dict = {}
+        shown = warnings.showwarning
         code: int | str | None = 0
         try:
-            super().__call__(*args, **kwargs)
-        except SystemExit as exc:
-            code = exc.code
-        except KeyboardInterrupt as exc:  # before a command started
-            code = 143 if isinstance(exc, _Terminated) else 130
-        except OSError as exc:
-            if isinstance(exc, BrokenPipeError) or exc.errno not in _WRITE_ERRNOS:
-                raise
-            typer.echo(f"error: {one_line(_write_failure(exc))}", err=True)
-            code = 1
+            if sys.stdout is None:
+                sys.stdout = _ClosedStdout()
+            for stream in (sys.stdout, sys.stderr):  # a lone surrogate is shown as \\ud800
+                with contextlib.suppress(AttributeError, ValueError, OSError):
+                    stream.reconfigure(errors="backslashreplace")
+            if main:
+                for signum in STOP_SIGNALS[1:]:
+                    previous[signum] = signal.signal(signum, _on_stop_signal)
+            warnings.showwarning = show_warning
+            try:
+                super().__call__(*args, **kwargs)
+            except SystemExit as exc:
+                code = exc.code
+            except OSError as exc:
+                if isinstance(exc, BrokenPipeError) or exc.errno not in _WRITE_ERRNOS:
+                    raise
+                typer.echo(f"error: {one_line(_write_failure(exc))}", err=True)
+                code = 1
+        except KeyboardInterrupt as exc:  # outside a command
+            code = _report_stop(exc)
         finally:
             warnings.showwarning = shown
-            if main and previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            code = _handlers_restored(previous, code)
         sys.exit(code)
+
+
+def _report_stop(exc: KeyboardInterrupt) -> int:
+    message, code = _stopped(exc)
+    with contextlib.suppress(OSError, ValueError):
+        typer.echo(f"error: {message}", err=True)
+    return code
+
+
+def _handlers_restored(previous: dict, code: int | str | None) -> int | str | None:
+    """Put the signal handlers back. Python runs a signal that was waiting as a handler is
+    changed, so a Ctrl-C at the very end of a run surfaces here: it ends the run as one line
+    with its exit code, and the remaining handlers are still put back."""
+    for signum, handler in previous.items():
+        try:
+            signal.signal(signum, handler)
+        except KeyboardInterrupt as exc:
+            signal.signal(signum, handler)
+            code = _report_stop(exc)
+    return code
 
 
 app = _App(
@@ -269,10 +326,8 @@ def friendly(command):
             return command(*args, **kwargs)
         except TopictagError as exc:
             raise _fail(str(exc), 2 if isinstance(exc, OptionError) else 1) from None
-        except KeyboardInterrupt as exc:
-            if isinstance(exc, _Terminated):  # SIGTERM
-                raise _fail("terminated", 143) from None
-            raise _fail("interrupted", 130) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
+            raise _fail(*_stopped(exc)) from None
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(0) from None

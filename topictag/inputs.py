@@ -246,7 +246,8 @@ def _below(root: Path) -> Iterator[Path]:
     inside a hidden directory or a virtual environment (a directory with ``pyvenv.cfg``):
     ``tag .`` in a project must not tag ``.venv/``, ``.git/`` or ``site-packages``. ``root``
     itself is walked even if it is one of those. PermissionError if ``root`` is unreadable;
-    unreadable directories below it are skipped."""
+    unreadable directories below it are skipped (``os.path`` answers False where ``Path``
+    raises for a directory that may not be searched)."""
 
     def fail(exc: OSError) -> None:
         if exc.filename is not None and Path(exc.filename) == root:
@@ -255,7 +256,9 @@ def _below(root: Path) -> Iterator[Path]:
     for folder, dirs, files in os.walk(root, onerror=fail):
         base = Path(folder)
         dirs[:] = [
-            d for d in dirs if not d.startswith(".") and not (base / d / "pyvenv.cfg").exists()
+            d
+            for d in dirs
+            if not d.startswith(".") and not os.path.exists(base / d / "pyvenv.cfg")
         ]
         yield from (base / name for name in dirs + files if not name.startswith("."))
 
@@ -267,6 +270,9 @@ def expand(paths: Sequence[str]) -> Iterator[str | InputError]:
         if arg == "-":
             yield arg
             continue
+        if not arg:  # Path("") is the working directory
+            yield InputError("'': an empty path")
+            continue
         path = Path(arg)
         if path.is_dir():
             try:
@@ -274,7 +280,7 @@ def expand(paths: Sequence[str]) -> Iterator[str | InputError]:
                     p
                     for p in _below(path)
                     if p.suffix.lower() in TEXT_SUFFIXES + HTML_SUFFIXES
-                    and not p.is_dir()  # a FIFO or device is then refused by name
+                    and not os.path.isdir(p)  # a FIFO or device is then refused by name
                 )
             except PermissionError:
                 yield InputError(f"{arg}: permission denied")

@@ -18,6 +18,16 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+#: The signals that end a run, cleaning up as Ctrl-C does: Ctrl-C, ``kill`` and a terminal
+#: closed under the run (SIGHUP, POSIX only).
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+#: Those a terminal sends to every process of its group (Ctrl-C; SIGHUP when it closes): the
+#: parent handles them, so workers, and the resource tracker started with them, ignore them.
+_GROUP_SIGNALS = tuple(s for s in STOP_SIGNALS if s != getattr(signal, "SIGTERM", None))
+
 #: prctl option: the signal a process gets when its parent dies (linux/prctl.h).
 _PR_SET_PDEATHSIG = 1
 
@@ -63,9 +73,10 @@ def _start_worker(parent: int, initializer: Callable | None, initargs: tuple) ->
 
     die_with_parent(parent)
     warnings.showwarning = show_warning  # one line, as the parent shows its own
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # also drops a Ctrl-C held back since start
+    for signum in _GROUP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)  # also drops one held back since start
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, set(_GROUP_SIGNALS))
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if initializer is not None:
         initializer(*initargs)
@@ -89,24 +100,28 @@ def worker_pool(n: int, initializer: Callable | None = None, initargs: tuple = (
             with _main_hidden(), signals_deferred(), _interrupt_blocked():
                 return super().submit(fn, *args, **kwargs)
 
-    return Pool(
-        n,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(os.getpid(), initializer, initargs),
-    )
+    with _interrupt_blocked():  # its queues' locks start the resource tracker
+        return Pool(
+            n,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(os.getpid(), initializer, initargs),
+        )
 
 
 @contextmanager
 def _interrupt_blocked() -> Iterator[None]:
-    """SIGINT blocked in this thread while the body runs: a worker started meanwhile inherits
-    the block, so the Ctrl-C a terminal sends its whole process group waits in the worker until
-    it ignores SIGINT, instead of stopping its start-up imports with a traceback. (The parent
-    still gets it, through its other threads or when this block ends.)"""
+    """SIGINT and SIGHUP blocked in this thread while the body runs: a worker started
+    meanwhile inherits the block, so the Ctrl-C (or hang-up) a terminal sends its whole
+    process group waits in the worker until it ignores it, instead of stopping its start-up
+    imports with a traceback. The resource tracker the first worker starts keeps SIGHUP
+    blocked (it unblocks only the signals it ignores), so a closed terminal does not kill it
+    and make the parent start another, with a warning. (The parent still gets the signal,
+    through its other threads or when this block ends.)"""
     if not hasattr(signal, "pthread_sigmask"):  # not POSIX
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(_GROUP_SIGNALS))
     try:
         yield
     finally:
@@ -147,7 +162,7 @@ def stop_workers(executor) -> None:
 
 @contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold back SIGINT and SIGTERM while the body runs (one that arrives meanwhile is
+    """Hold back :data:`STOP_SIGNALS` while the body runs (one that arrives meanwhile is
     delivered right after), so that a step that must not be cut in two is not.
 
     Held back where Python handles them: the main thread runs every Python signal handler,
@@ -160,8 +175,9 @@ def signals_deferred() -> Iterator[None]:
         yield
         return
     held: list[int] = []
-    watched = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in watched}
+    previous = {
+        s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in STOP_SIGNALS
+    }
     try:
         yield
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from topictag.errors import counted, one_line
-from topictag.tagger import ArticleResult
+from topictag.tagger import SCORE_DIGITS, ArticleResult
 
 
 def preview(text: str, width: int = 70) -> str:
@@ -12,6 +12,19 @@ def preview(text: str, width: int = 70) -> str:
     drive the terminal)."""
     flat = one_line(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def score_and_threshold(score: float, threshold: float, tagged: bool) -> tuple[str, str]:
+    """``score`` and ``threshold`` as the table shows them: to 2 decimals, or as many more
+    (up to 6, as the decision compares them) as it takes for the figures to read as the
+    decision went; 0.998547 is not tagged at a threshold of 1, so it is not shown as 1.00."""
+    score, threshold = score + 0.0, threshold + 0.0  # -0.0 is shown as 0
+    for digits in range(2, SCORE_DIGITS + 1):
+        if (round(score, digits) >= round(threshold, digits)) == tagged:
+            break
+    else:
+        digits = 2
+    return f"{score:.{digits}f}", f"{threshold:.{digits}f}"
 
 
 def article_table(
@@ -24,8 +37,10 @@ def article_table(
     width = max((len(t) for t in result.scores), default=5)
     lines.append(f"  {'topic':<{width}}  score  threshold  tagged")
     for topic, score in result.scores.items():
-        mark = "yes" if topic in result.topics else ""
-        lines.append(f"  {topic:<{width}}  {score:5.2f}  {thresholds[topic]:9.2f}  {mark}".rstrip())
+        tagged = topic in result.topics
+        shown, cut = score_and_threshold(score, thresholds[topic], tagged)
+        mark = "yes" if tagged else ""
+        lines.append(f"  {topic:<{width}}  {shown:>5}  {cut:>9}  {mark}".rstrip())
     lines.append("  topics: " + (", ".join(result.topics) or "(none)"))
     if paragraphs:
         lines.append("")
