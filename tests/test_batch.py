@@ -24,7 +24,7 @@ from topictag import InputError, Tagger
 from topictag import batch as batch_module
 from topictag.batch import tag_corpus
 from topictag.cli import app
-from topictag.errors import WriteError
+from topictag.errors import OptionError, WriteError
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
 
@@ -276,10 +276,29 @@ def test_unusable_input_paths(tmp_path, model_dir, name, message):
         tag_corpus(tmp_path / name, tmp_path / "out.jsonl", model=model_dir)
 
 
-def test_unsupported_output_format(tmp_path, model_dir, articles):
+def test_an_output_of_no_known_format_or_a_directory_is_a_wrong_option(
+    tmp_path, model_dir, articles
+):
+    """Exit 2 on the command line, as for any wrong option's value; a ValueError in Python."""
     source = write_corpus(tmp_path / "corpus.jsonl", articles)
-    with pytest.raises(InputError, match="unsupported output format"):
+    with pytest.raises(OptionError, match="unsupported output format"):
         tag_corpus(source, tmp_path / "out.csv", model=model_dir)
+    (tmp_path / "results").mkdir()
+    with pytest.raises(ValueError, match="a directory; name a file"):
+        tag_corpus(source, tmp_path / "results", model=model_dir)
+    result = CliRunner().invoke(
+        app,
+        [
+            "tag",
+            "--input",
+            str(source),
+            "--output",
+            str(tmp_path / "out.csv"),
+            "--model",
+            str(model_dir),
+        ],
+    )
+    assert result.exit_code == 2 and "unsupported output format" in result.output
 
 
 def test_lazy_export_from_the_package():
@@ -837,3 +856,19 @@ def test_a_csv_corpus_is_read_without_writing_to_the_home_directory(tmp_path, mo
         assert done.returncode == 0, (name, done.stderr)
         assert len(target.read_text().splitlines()) == 2
     assert list(made["empty"].iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ({"num_proc": "2"}, "num_proc must be a whole number of at least 1, not '2'"),
+        ({"num_proc": 0}, "num_proc must be"),
+        ({"chunk_rows": 1.5}, "chunk_rows must be"),
+        ({"text_field": None}, "text_field must be a field's name, not None"),
+    ],
+)
+def test_a_wrong_argument_of_tag_corpus_is_named(tmp_path, model_dir, articles, given, message):
+    source = write_corpus(tmp_path / "corpus.jsonl", articles)
+    with pytest.raises(ValueError, match=message):
+        tag_corpus(source, tmp_path / "out.jsonl", model=model_dir, **given)
+    assert not (tmp_path / "out.jsonl").exists()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from topictag import Tagger, load_model, predict, predict_scores, tag_article, tag_batch
 from topictag.errors import InputError
-from topictag.paragraphs import normalize_newlines
+from topictag.paragraphs import normalize_newlines, split_paragraphs
 
 SEED = sorted(SEEDS.glob("*.txt"))[2]
 
@@ -110,12 +110,29 @@ def test_a_threshold_outside_0_to_1_is_refused(model_dir, bad):
         (lambda: predict_scores(3.5), "text must be a str, not float"),
         (lambda: tag_article(["gas"]), "text must be a str, not list"),
         (lambda: load_model().scores("gas"), "texts must be a list of texts, not a single str"),
+        (lambda: predict(bytearray(b"gas")), "text must be a str, not bytearray: decode"),
+        (lambda: tag_batch({"gas": 1}), "not a dict: pass list"),
+        (lambda: tag_batch({"gas", "oil"}), "not a set, whose order is arbitrary"),
+        (lambda: load_model().tag("gas", source=b"a.txt"), "source must be a str, not bytes"),
+        (lambda: load_model().tag("gas", max_paragraphs="2"), "max_paragraphs must be an int"),
+        (lambda: split_paragraphs(None), "text must be a str, not NoneType"),
     ],
 )
 def test_a_wrong_argument_is_a_type_error_naming_it(use_model, call, message):
     """A bare string is not a list of one-character texts, and a bad item is named by index."""
     with pytest.raises(TypeError, match=message):
         call()
+
+
+def test_scores_of_the_wrong_width_are_refused_not_read_short(use_model):
+    tagger = load_model()
+    with pytest.raises(ValueError, match="one score per topic"):
+        tagger.decide([[0.9]])
+    assert tagger.decide([[0.0] * len(tagger.topics)]) == [[]]
+
+
+def test_a_path_as_the_source_is_kept_as_its_text(use_model, tmp_path):
+    assert load_model().tag("gas", source=tmp_path / "a.txt").source == str(tmp_path / "a.txt")
 
 
 def test_tag_batch_takes_any_iterable_of_texts_and_a_threshold(use_model):

@@ -49,7 +49,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from topictag import defaults
-from topictag.errors import InputError, ModelError, TopictagError, WriteError, one_line
+from topictag.errors import (
+    InputError,
+    ModelError,
+    OptionError,
+    TopictagError,
+    WriteError,
+    one_line,
+)
 from topictag.files import (
     cannot_write,
     fsync_dir,
@@ -119,8 +126,11 @@ def tag_corpus(
     started = time.perf_counter()
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
-    if num_proc < 1 or chunk_rows < 1:
-        raise ValueError("num_proc and chunk_rows must be at least 1")
+    for name, value in (("num_proc", num_proc), ("chunk_rows", chunk_rows)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    if not isinstance(text_field, str) or not text_field:
+        raise ValueError(f"text_field must be a field's name, not {text_field!r}")
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise InputError(f"threshold must be a number from 0 to 1, not {threshold!r}")
     source, in_fmt, target, out_fmt = check_paths(input_path, output_path)
@@ -211,13 +221,18 @@ def _stderr(message: str) -> None:
 
 
 def _format(path: Path, formats: dict[str, str], what: str) -> str:
-    if what == "corpus" and path.is_dir():
-        raise InputError(f"{path}: a directory; --input takes one corpus file")
+    """The format of the corpus or output ``path``, by its suffix. A wrong output name is a
+    wrong option (:class:`OptionError`, exit 2); a wrong corpus is bad input."""
+    if path.is_dir():
+        if what == "corpus":
+            raise InputError(f"{path}: a directory; --input takes one corpus file")
+        raise OptionError(f"--output {path}: a directory; name a file")
     try:
         return formats[path.suffix.lower()]
     except KeyError:
         allowed = ", ".join(sorted(formats))
-        raise InputError(f"{path}: unsupported {what} format; use one of {allowed}") from None
+        error = InputError if what == "corpus" else OptionError
+        raise error(f"{path}: unsupported {what} format; use one of {allowed}") from None
 
 
 def _text_problem(value, field: str) -> str | None:

@@ -19,14 +19,15 @@ class ModelError(TopictagError):
     """The model directory is missing, incomplete, or does not match its checksums."""
 
 
-class InputError(TopictagError):
-    """An article or corpus given to the tagger cannot be read."""
+class InputError(TopictagError, ValueError):
+    """An article or corpus given to the tagger cannot be read, or an argument of the library's
+    functions is wrong: a ``ValueError`` too, so that code catching that catches it."""
 
 
-class OptionError(TopictagError):
-    """An option's value that cannot be used, found only by reading the user's files (a topic
-    given with --topics that exists with another definition): the command line's exit code 2,
-    as for any wrong option."""
+class OptionError(TopictagError, ValueError):
+    """An option's value that cannot be used (an output name of no known format, a topic given
+    with --topics that exists with another definition): the command line's exit code 2, as
+    for any wrong option."""
 
 
 class WriteError(TopictagError):

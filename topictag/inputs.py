@@ -256,9 +256,7 @@ def _below(root: Path) -> Iterator[Path]:
     for folder, dirs, files in os.walk(root, onerror=fail):
         base = Path(folder)
         dirs[:] = [
-            d
-            for d in dirs
-            if not d.startswith(".") and not os.path.exists(base / d / "pyvenv.cfg")
+            d for d in dirs if not d.startswith(".") and not os.path.exists(base / d / "pyvenv.cfg")
         ]
         yield from (base / name for name in dirs + files if not name.startswith("."))
 

@@ -96,6 +96,8 @@ def split_paragraphs(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> list[Pa
     whitespace is stripped. A paragraph longer than ``max_chars`` is cut into pieces of
     ``max_chars`` characters, so that one huge line cannot exhaust memory downstream.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
     lines = [span for span in _lines(text) if has_text(text[span[0] : span[1]])]
     if not lines:
         return []

@@ -115,6 +115,9 @@ class Tagger:
         A score is compared as it is shown, to ``SCORE_DIGITS`` decimals: oil shown as 1.0 is
         tagged at a threshold of 1, and 0.004532 is not at 0.0045324. (Only a score within a
         millionth of its threshold is rounded: further off, rounding cannot cross it.)"""
+        width = len(self.topics)
+        if any(len(row) != width for row in scores):
+            raise ValueError(f"each row of scores must have one score per topic ({width})")
         furniture = furniture if furniture is not None else [False] * len(scores)
         cuts = [
             (t, cut, cut + _SHOWN_UNIT, cut - _SHOWN_UNIT)
@@ -158,6 +161,14 @@ class Tagger:
         (:class:`InputError`) before any is scored: their results would not fit in memory.
         """
         text = _text(text)
+        if source is not None:
+            source = _text(
+                os.fspath(source) if isinstance(source, os.PathLike) else source, "source"
+            )
+        if max_paragraphs is not None and (
+            isinstance(max_paragraphs, bool) or not isinstance(max_paragraphs, int)
+        ):
+            raise TypeError(f"max_paragraphs must be an int or None, not {max_paragraphs!r}")
         if max_paragraphs is not None and text.count("\n") + text.count("\r") >= max_paragraphs:
             _refuse_paragraphs(count_paragraphs(text), max_paragraphs)  # before building them
         paragraphs = split_paragraphs(text)
@@ -221,9 +232,9 @@ def _text(value: object, name: str = "text") -> str:
     if isinstance(value, str):
         return value
     kind = "None" if value is None else type(value).__name__
-    if isinstance(value, bytes):
-        hint = ": decode it first, e.g. data.decode('utf-8')"
-    elif name == "text" and not isinstance(value, (bytes, dict)) and hasattr(value, "__iter__"):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        hint = ": decode it first, e.g. bytes(data).decode('utf-8')"
+    elif name == "text" and not isinstance(value, dict) and hasattr(value, "__iter__"):
         hint = ": tag several texts with tag_batch(texts)"
     else:
         hint = ""
@@ -238,6 +249,13 @@ def _texts(values: Iterable[str], name: str = "texts") -> list[str]:
         raise TypeError(
             f"{name} must be a list of texts, not a single {type(values).__name__}: "
             "put one text in a list, or use predict() or tag_article()"
+        )
+    if isinstance(values, dict):  # its keys would be tagged
+        raise TypeError(f"{name} must be a list of texts, not a dict: pass list(d.values())")
+    if isinstance(values, (set, frozenset)):  # the results would come in no knowable order
+        raise TypeError(
+            f"{name} must be a list of texts, not a {type(values).__name__}, whose order is "
+            "arbitrary: pass sorted(s)"
         )
     try:
         values = list(values)
