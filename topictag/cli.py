@@ -358,8 +358,9 @@ def tag(
     paths: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Article files (.txt, or .html turned into text), directories (every .txt and "
-            ".html inside), or - for stdin."
+            help="Article files (.txt, or .html/.htm/.xhtml turned into text), directories "
+            "(every such file inside), or - for stdin; with none, stdin when it is not a "
+            "terminal."
         ),
     ] = None,
     paragraphs: Annotated[
@@ -392,7 +393,9 @@ def tag(
     ] = False,
     encoding: Annotated[
         str | None,
-        typer.Option(help="Text encoding of the inputs (default: UTF-8, or UTF-16 with a BOM)."),
+        typer.Option(
+            help="Text encoding of the inputs (default: UTF-8, or UTF-16/32 with a BOM)."
+        ),
     ] = None,
     model: ModelOption = None,
     corpus: Annotated[
