@@ -361,3 +361,11 @@ def test_a_warning_is_one_line_without_the_source_line_that_raised_it(model_dir)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stderr == "warning: first\\nsecond\n"
+
+
+@pytest.mark.parametrize("command", [["tag"], ["evaluate"], ["report"]])
+def test_a_missing_file_is_said_alike_by_every_command(runner, tmp_path, command):
+    missing = tmp_path / "nope.jsonl"
+    result = runner.invoke(app, [*command, str(missing)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"error: {missing}: no such file"

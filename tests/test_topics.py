@@ -79,7 +79,7 @@ def test_a_labels_directory_that_is_not_one_is_named(tmp_path, kind):
 
 
 def test_missing_topic_file(tmp_path):
-    with pytest.raises(LabelError, match="topic file not found"):
+    with pytest.raises(LabelError, match="no such topic file"):
         load_topics(tmp_path)
 
 

@@ -88,7 +88,7 @@ def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
     except ValueError as exc:
         raise LabelError(f"{path}: {exc}") from None
     except FileNotFoundError:
-        raise LabelError(f"{path}: file not found") from None
+        raise LabelError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise LabelError(f"{path}: is a directory, expected a .jsonl file") from None
     except PermissionError:

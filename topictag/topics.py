@@ -69,7 +69,7 @@ def load_topics(labels_dir: Path) -> list[Topic]:
             "$TOPICTAG_LABELS), or run where labels/ is"
         )
     if not path.exists():
-        raise LabelError(f"{path}: topic file not found")
+        raise LabelError(f"{path}: no such topic file")
     data = read_toml(path)
     entries = data.get("topic")
     if not isinstance(entries, list) or not entries:
