@@ -199,6 +199,27 @@ def test_train_command_writes_a_model(tmp_path, labels_dir, monkeypatch):
     assert (out / "metrics.json").exists()
 
 
+def test_train_with_fixed_settings_chooses_neither_c_nor_the_lexicon_scale(
+    tmp_path, labels_dir, monkeypatch
+):
+    """The quick retrain: the settings given are the model's, the grid a single point."""
+    import topictag.defaults as defaults
+
+    monkeypatch.setattr(defaults, "DEFAULT_GRID", TEST_GRID)
+    args = ["train", "--labels", str(labels_dir), "--seeds", str(SEEDS), "--no-evaluate"]
+    fixed = ["--C", "4", "--lexicon-scale", "0.5", "--model", str(tmp_path / "m")]
+    result = CliRunner().invoke(app, [*args, *fixed])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert (metrics["params"]["C"], metrics["params"]["lexicon_scale"]) == (4.0, 0.5)
+    assert (metrics["selection"]["grid"]["C"], metrics["selection"]["grid"]["lexicon_scale"]) == (
+        [4.0],
+        [0.5],
+    )
+    refused = CliRunner().invoke(app, [*args, "--C", "0", "--model", str(tmp_path / "n")])
+    assert refused.exit_code == 2 and not (tmp_path / "n").exists()
+
+
 def test_train_without_a_lexicon_stops_unless_no_lexicon(tmp_path, labels_dir, monkeypatch):
     import topictag.defaults as defaults
 
