@@ -24,7 +24,7 @@ from topictag import InputError, Tagger
 from topictag import batch as batch_module
 from topictag.batch import tag_corpus
 from topictag.cli import app
-from topictag.errors import OptionError, WriteError
+from topictag.errors import CONTROLS, OptionError, WriteError
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
 
@@ -872,3 +872,38 @@ def test_a_wrong_argument_of_tag_corpus_is_named(tmp_path, model_dir, articles, 
     with pytest.raises(ValueError, match=message):
         tag_corpus(source, tmp_path / "out.jsonl", model=model_dir, **given)
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def standard_json(line: str):
+    """A JSON line as a standard reader reads it: NaN and Infinity are not JSON."""
+
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_json_lines_output_is_standard_json_with_no_control_character_raw(tmp_path, model_dir):
+    """A Parquet NaN was written as NaN, and C1 controls and bidi overrides went out raw."""
+    source = tmp_path / "corpus.parquet"
+    rows = [
+        {"text": "Gas exports rose.", "source": "a\x9b2J\u202eb\x85", "x": float("nan")},
+        {"text": "Oil prices fell.", "source": "plain", "x": 1.5},
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), source)
+    target = tmp_path / "out.jsonl"
+    tag_corpus(source, target, model=model_dir)
+    written = target.read_text(encoding="utf-8")
+    assert not CONTROLS.intersection(written.replace("\n", ""))
+    out = [standard_json(line) for line in written.splitlines()]
+    assert [(r["source"], r["x"]) for r in out] == [("a\x9b2J\u202eb\x85", None), ("plain", 1.5)]
+
+
+def test_a_number_too_large_for_a_float_is_written_as_null(runner, tmp_path):
+    """1e400 is valid JSON that Python reads as infinite: it went out as Infinity."""
+    source = tmp_path / "inf.jsonl"
+    source.write_text('{"text": "Gas exports.", "big": 1e400, "small": -1e400}\n')
+    result = runner.invoke(app, ["tag", "--input", str(source)])
+    assert result.exit_code == 0, result.output
+    row = standard_json(result.stdout)
+    assert (row["big"], row["small"]) == (None, None)

@@ -11,6 +11,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from topictag.cli import app
+from topictag.errors import CONTROLS
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
 
@@ -390,3 +391,21 @@ def test_a_missing_file_is_said_alike_by_every_command(runner, tmp_path, command
     result = runner.invoke(app, [*command, str(missing)])
     assert result.exit_code == 1
     assert result.stderr.strip() == f"error: {missing}: no such file"
+
+
+#: Characters a terminal obeys that json.dumps(ensure_ascii=False) wrote raw: DEL, C1 (\x9b
+#: is CSI), a next line, a line separator, bidi overrides and isolates.
+RAW_IN_JSON = "\x7f\x9b31m\x85\u2028\u202e\u2066\u200f"
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_tag_json_escapes_every_control_character_and_reads_back_the_same(runner, tmp_path, fmt):
+    path = tmp_path / "a\u202eb.txt"
+    text = f"Gas exports via TurkStream rose {RAW_IN_JSON} and \x1b[2J."
+    path.write_text(text + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["tag", str(path), "-f", fmt])
+    assert result.exit_code == 0, result.output
+    assert not CONTROLS.intersection(result.stdout.replace("\n", ""))
+    article = json.loads(result.stdout)
+    assert article["source"] == str(path) and article["paragraphs"][0]["text"] == text
+    assert "\\u009b31m" in result.stdout and "\\u202e" in result.stdout

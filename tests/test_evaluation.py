@@ -7,6 +7,7 @@ from conftest import write_jsonl
 from typer.testing import CliRunner
 
 from topictag.cli import app
+from topictag.errors import CONTROLS
 from topictag.evaluation import evaluate_file
 
 ROWS = [
@@ -71,3 +72,14 @@ def test_an_id_used_twice_is_an_error_not_two_rows(tmp_path, use_model):
     corrected = [ROWS[0], {**ROWS[0], "labels": ["gas"], "supersedes": True}]
     path = write_jsonl(tmp_path / "corrected.jsonl", corrected)
     assert evaluate_file(path)["n"] == 1
+
+
+def test_the_errors_as_json_hold_the_text_with_every_control_character_escaped(tmp_path, use_model):
+    """The C1 CSI (\\x9b) and a bidi override went raw into the JSON, to the terminal."""
+    text = ROWS[1]["text"] + " \x9b2J \u202eevil \x7f"
+    path = write_jsonl(tmp_path / "rows.jsonl", [{**ROWS[1], "id": "r\x85", "text": text}])
+    result = CliRunner().invoke(app, ["evaluate", str(path), "--errors", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert not CONTROLS.intersection(result.stdout.replace("\n", ""))
+    (error,) = json.loads(result.stdout)["errors"]
+    assert (error["id"], error["text"]) == ("r\x85", text)

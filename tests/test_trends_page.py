@@ -4,15 +4,20 @@ opened in headless Chromium: charts drawn, no console error, no network request.
 from __future__ import annotations
 
 import io
+import json
 import re
 from html.parser import HTMLParser
 
 import numpy as np
 import pytest
 from chromium import CHROMIUM, visit
+from conftest import write_jsonl
 from test_trends import make_rows, write_parquet
+from typer.testing import CliRunner
 
 from topictag import load_model
+from topictag.cli import app
+from topictag.errors import CONTROLS
 from topictag.report import topic_colour
 from topictag.trends import corpus_trends
 from topictag.trends_page import html_page, topic_hex
@@ -204,3 +209,25 @@ def test_a_group_that_would_look_like_another_or_like_none_is_quoted(group, show
     from topictag.trends_page import group_label
 
     assert group_label(group) == shown
+
+
+#: A source that sets the terminal's title and clears its screen (OSC, BEL, CSI; and the same
+#: as C1 controls), with a bidi override: what the audit's corpus held.
+HOSTILE_SOURCE = "\x1b]0;pwned\x07\x1b[2J \x9d0;x\x9c\x9b2J \u202eevil"
+
+
+@pytest.fixture
+def hostile_corpus(tmp_path, use_model):
+    rows = [
+        {"date": "2025-03-05", "source": HOSTILE_SOURCE, "text": "Gas via TurkStream rose."},
+        {"date": "2025-03-06", "source": "Reuters", "text": "Oil prices fell on Monday."},
+    ]
+    return write_jsonl(tmp_path / "c.jsonl", rows)
+
+
+def test_report_json_escapes_every_control_character_of_a_group(hostile_corpus):
+    result = CliRunner().invoke(app, ["report", str(hostile_corpus), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert not CONTROLS.intersection(result.stdout.replace("\n", ""))
+    figures = json.loads(result.stdout)
+    assert HOSTILE_SOURCE in [g["group"] for g in figures["groups"]["top"]]

@@ -67,6 +67,7 @@ from topictag.files import (
     write_path,
 )
 from topictag.inputs import refuse_wide_json_lines
+from topictag.strict_json import dumps
 from topictag.tagger import Tagger, load_model
 
 #: Rows per chunk: the unit of tagging, of work sent to a worker and of a Parquet row group.
@@ -792,7 +793,7 @@ class _JsonlWriter:
         for row, result in zip(rows, results):
             row["topics"] = result["topics"]
             row["scores"] = result["scores"]
-            lines.append(json.dumps(row, ensure_ascii=False, default=_jsonable) + "\n")
+            lines.append(dumps(row, default=_jsonable) + "\n")
         with _writing(self.name):
             self.fh.write("".join(lines))
 

@@ -6,7 +6,6 @@ import contextlib
 import errno
 import functools
 import io
-import json
 import os
 import signal
 import sys
@@ -27,6 +26,7 @@ from topictag.errors import (
     one_line,
     show_warning,
 )
+from topictag.strict_json import dumps
 
 
 class _Terminated(KeyboardInterrupt):
@@ -347,7 +347,8 @@ def friendly(command):
 
 
 def _json(obj, indent: int | None = 2) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=indent)
+    """``obj`` as standard JSON with no control character raw (see :mod:`topictag.strict_json`)."""
+    return dumps(obj, indent)
 
 
 #: --format of info and evaluate (html is only for tag).

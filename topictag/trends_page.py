@@ -15,7 +15,6 @@ from __future__ import annotations
 import colorsys
 import contextlib
 import io
-import json
 import re
 import warnings
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from topictag.errors import BIDI_CONTROLS, counted
 from topictag.report import _CSS, _badge, highlighted, page, topic_colour
+from topictag.strict_json import dumps
 from topictag.tagger import ParagraphResult
 
 _PAGE_CSS = """
@@ -323,7 +323,7 @@ def write_text(path: str | Path, text: str) -> None:
 
 def json_text(figures: dict) -> str:
     """The figures as JSON: what ``--format json`` writes."""
-    return json.dumps(figures, ensure_ascii=False, indent=2) + "\n"
+    return dumps(figures, indent=2) + "\n"
 
 
 # The page ---------------------------------------------------------------------------------
