@@ -907,3 +907,27 @@ def test_a_number_too_large_for_a_float_is_written_as_null(runner, tmp_path):
     assert result.exit_code == 0, result.output
     row = standard_json(result.stdout)
     assert (row["big"], row["small"]) == (None, None)
+
+
+@pytest.mark.parametrize("on_error", ["fail", "skip"])
+def test_nan_and_infinity_in_a_json_line_are_bad_rows(tmp_path, model_dir, on_error):
+    """Python's json reads them, no standard reader does: they were tagged and written back."""
+    source = tmp_path / "c.jsonl"
+    lines = [
+        '{"id": 1, "text": "Gas exports.", "x": "NaN"}',
+        '{"id": 2, "text": "Gas exports.", "x": NaN}',
+        '{"id": 3, "text": "Gas exports.", "x": [Infinity]}',
+        '{"id": 4, "text": "Gas exports.", "x": -Infinity}',
+    ]
+    source.write_text("\n".join(lines) + "\n")
+    first = f"{source}: line 2: not valid JSON (NaN is not a JSON value at column 40)"
+    if on_error == "fail":
+        with pytest.raises(InputError) as caught:
+            tag_corpus(source, tmp_path / "out.jsonl", model=model_dir)
+        assert str(caught.value) == first
+        return
+    summary = tag_corpus(source, tmp_path / "out.jsonl", model=model_dir, on_error="skip")
+    assert summary["skipped"] == 3 and summary["errors"][0] == first
+    assert "line 3: not valid JSON (Infinity is" in summary["errors"][1]
+    assert "line 4: not valid JSON (-Infinity is" in summary["errors"][2]
+    assert [r["id"] for r in read_output(tmp_path / "out.jsonl")] == [1]

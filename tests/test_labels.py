@@ -113,6 +113,17 @@ def test_a_file_that_is_not_json_lines_is_not_offered_a_truncation(tmp_path, con
     assert "truncate" not in str(caught.value)
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_infinity_is_malformed_json_not_a_torn_line(tmp_path, constant):
+    """json.loads reads them, but they are not JSON; on a last line with no line break the
+    repair offered was to cut the row off."""
+    path = tmp_path / "mine.jsonl"
+    path.write_text(json.dumps(row(1)) + "\n" + json.dumps(row(2))[:-1] + f', "n": {constant}}}')
+    with pytest.raises(LabelError) as caught:
+        load_labels(tmp_path, TOPICS, SEEDS)
+    assert str(caught.value) == f"{path}:2: malformed JSON: {constant} is not a JSON value"
+
+
 def test_a_line_nested_too_deeply_is_one_error(tmp_path):
     write_jsonl(tmp_path / "deep.jsonl", [row(1), "[" * 100_000 + "]" * 100_000])
     with pytest.raises(LabelError, match=r"deep\.jsonl:2: malformed JSON: nested too deeply"):

@@ -67,7 +67,7 @@ from topictag.files import (
     write_path,
 )
 from topictag.inputs import refuse_wide_json_lines
-from topictag.strict_json import dumps
+from topictag.strict_json import dumps, loads
 from topictag.tagger import Tagger, load_model
 
 #: Rows per chunk: the unit of tagging, of work sent to a worker and of a Parquet row group.
@@ -305,7 +305,7 @@ def _read_jsonl(
             read += 1
             where = f"line {number}"
             try:
-                row = json.loads(line.decode("utf-8"))  # bytes would be read as UTF-16 too
+                row = loads(line.decode("utf-8"))  # bytes would be read as UTF-16 too
             except UnicodeDecodeError:
                 bad(where, "not UTF-8 text")
                 continue

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from topictag.errors import LabelError, counted
 from topictag.paragraphs import split_paragraphs
+from topictag.strict_json import ConstantError, loads
 
 LABEL_FIELDS = ("id", "article", "text", "labels")
 #: Rows with this ``source`` were written by us for training; they are never test data.
@@ -103,9 +104,9 @@ def scan_jsonl(path: Path, required: Iterable[str]) -> list[tuple[int, dict]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = loads(line)
         except json.JSONDecodeError as exc:
-            if _torn_object(line, number == len(lines), raw):
+            if not isinstance(exc, ConstantError) and _torn_object(line, number == len(lines), raw):
                 raise LabelError(_torn(path, number, raw)) from None
             raise LabelError(f"{path}:{number}: malformed JSON: {exc.msg}") from None
         except RecursionError:
