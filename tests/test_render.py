@@ -57,3 +57,15 @@ def test_two_decimals_where_they_are_enough_and_no_minus_zero():
     assert score_and_threshold(0.998547, 1.0, False) == ("0.999", "1.000")
     assert score_and_threshold(0.71, 0.45, True) == ("0.71", "0.45")
     assert score_and_threshold(0.5, -0.0, True) == ("0.50", "0.00")
+
+
+def test_tag_explain_shows_escape_sequences_in_evidence_words_as_text(tmp_path, use_model):
+    """An evidence term is a whole word of the text: `oil\\x1b[8mpipeline` went to the
+    terminal raw, and ESC [8m hid everything after it."""
+    path = tmp_path / "inj.txt"
+    path.write_text("EU sanctions on Rosneft oil\x1b[8mpipeline\x9b2J exports\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["tag", str(path), "--explain"])
+    assert result.exit_code == 0, result.output
+    assert not CONTROLS.intersection(result.stdout.replace("\n", ""))
+    evidence = [line for line in result.stdout.splitlines() if "(+" in line]
+    assert any("oil\\x1b[8mpipeline\\x9b2j (+" in line for line in evidence), result.stdout

@@ -31,7 +31,8 @@ def article_table(
     result: ArticleResult, thresholds: dict[str, float], paragraphs: bool = False
 ) -> str:
     """The article's topics with scores; with ``paragraphs``, each paragraph's topics too,
-    and under them the evidence of each topic when the result was explained."""
+    and under them the evidence of each topic when the result was explained (its terms are
+    words of the text, so escaped as its preview is)."""
     n = len(result.paragraphs)
     lines = [f"{one_line(str(result.source))}  ({counted(n, 'paragraph')})"]
     width = max((len(t) for t in result.scores), default=5)
@@ -51,6 +52,8 @@ def article_table(
             lines.append(f"  [{p.index:>3}] {tags}")
             lines.append(f"        {preview(p.text)}")
             for topic, items in p.evidence.items():
-                words = ", ".join(f"{e['term']} ({e['weight']:+.2f})" for e in items) or "-"
+                words = (
+                    ", ".join(f"{preview(e['term'])} ({e['weight']:+.2f})" for e in items) or "-"
+                )
                 lines.append(f"        {topic}: {words}")
     return "\n".join(lines)
