@@ -409,3 +409,22 @@ def test_tag_json_escapes_every_control_character_and_reads_back_the_same(runner
     article = json.loads(result.stdout)
     assert article["source"] == str(path) and article["paragraphs"][0]["text"] == text
     assert "\\u009b31m" in result.stdout and "\\u202e" in result.stdout
+
+
+def test_tag_html_escapes_an_article_s_control_characters(runner, tmp_path):
+    path = tmp_path / "inj.txt"
+    path.write_text("EU sanctions on Rosneft oil\x1b[8mpipeline exports\n", encoding="utf-8")
+    result = runner.invoke(app, ["tag", str(path), "-f", "html"])
+    assert result.exit_code == 0, result.output
+    assert not CONTROLS.intersection(result.stdout.replace("\n", ""))
+    assert '<span class="ctl">\\x1b</span>[8mpipeline' in result.stdout
+
+
+def test_a_page_is_written_exactly_as_made(runner, monkeypatch):
+    """typer.echo removes what looks like an ANSI sequence when stdout is not a terminal: the
+    page's text changed under its highlights."""
+    page = '<p>a \x1b[31m b <mark title="x">c</mark></p>\n'
+    monkeypatch.setattr("topictag.report.html_report", lambda results, topics: page)
+    result = runner.invoke(app, ["tag", str(SEED_FILES[0]), "-f", "html"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == page

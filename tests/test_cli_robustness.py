@@ -225,8 +225,14 @@ def test_a_fifo_without_a_writer_is_refused_not_waited_for(use_model, tmp_path):
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["info"], ["tag", "{seed}", "-f", "json"], ["tag", "--input", "{corpus}"]],
-    ids=["help", "info", "tag", "tag-input"],
+    [
+        ["--help"],
+        ["info"],
+        ["tag", "{seed}", "-f", "json"],
+        ["tag", "{seed}", "-f", "html"],
+        ["tag", "--input", "{corpus}"],
+    ],
+    ids=["help", "info", "tag", "tag-html", "tag-input"],
 )
 def test_stdout_on_a_full_disk_is_one_error_line(use_model, tmp_path, args):
     corpus = tmp_path / "c.jsonl"
@@ -241,7 +247,14 @@ def test_stdout_on_a_full_disk_is_one_error_line(use_model, tmp_path, args):
 
 @pytest.mark.skipif(os.name != "posix", reason="closes a descriptor before exec")
 @pytest.mark.parametrize(
-    "args", [["--help"], ["info"], ["tag", "{seed}"], ["tag", "{seed}", "-f", "json"]]
+    "args",
+    [
+        ["--help"],
+        ["info"],
+        ["tag", "{seed}"],
+        ["tag", "{seed}", "-f", "json"],
+        ["tag", "{seed}", "-f", "html"],
+    ],
 )
 def test_a_stdout_closed_from_the_start_is_one_error_line(use_model, args):
     """Started with `>&-`, Python sets sys.stdout to None and print drops everything: the
@@ -253,7 +266,9 @@ def test_a_stdout_closed_from_the_start_is_one_error_line(use_model, args):
     assert done.stderr.decode() == "error: <stdout>: cannot write (Bad file descriptor)\n"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["info"], ["tag", "-", "-f", "json"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["info"], ["tag", "-", "-f", "json"], ["tag", "-", "-f", "html"]]
+)
 def test_a_closed_stdout_is_a_quiet_exit(use_model, args):
     read, write = os.pipe()
     os.close(read)

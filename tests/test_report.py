@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from topictag import load_model
 from topictag.cli import app
-from topictag.report import _segments, html_report, topic_colour
+from topictag.errors import CONTROLS, escaped
+from topictag.report import _segments, highlighted, html_report, topic_colour
 from topictag.tagger import ArticleResult, ParagraphResult
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
@@ -221,3 +222,59 @@ def test_a_paragraph_of_one_word_repeated_is_highlighted_mark_by_mark():
     pieces = _segments(len(text), marks)
     assert len(pieces) == 2 * words
     assert [n for _, _, n in pieces[:2]] == [[note], []]
+
+
+SHOWN_ESCAPED = CONTROLS - {"\n", "\t"}
+
+
+class AllText(HTMLParser):
+    """Every piece of text of a fragment, in order, whatever element holds it."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.text = ""
+        self.feed(html)
+
+    def handle_data(self, data):
+        self.text += data
+
+
+@given(
+    st.text(),
+    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=6),
+)
+def test_highlighted_text_shows_every_control_character_escaped_at_its_place(text, spans):
+    """Escaped piece by piece after the cut at the highlights, so no offset moves: the page
+    reads as the text with each control character (but line break and tab) as its escape."""
+    spans = [[min(a, b), min(max(a, b), len(text))] for a, b in spans]
+    evidence = {"alpha": [{"term": "x", "weight": 1.0, "spans": spans}]} if spans else {}
+    html = highlighted(paragraph(0, text, ["alpha"], evidence), {"alpha": 0})
+    assert not SHOWN_ESCAPED.intersection(html)
+    assert AllText(html).text == "".join(escaped(c) if c in SHOWN_ESCAPED else c for c in text)
+
+
+def test_control_characters_of_a_text_and_its_name_are_shown_as_their_escapes():
+    """html.escape left them raw: ESC [8m, an OSC title, C1 CSI and a bidi override went to
+    the browser (which hides or obeys them) and to a terminal the page was printed on."""
+    text = "Oil\x1b[8mpipeline exports \u202eevil \x9b2J rose\n\tsecond line"
+    rose = text.index("rose")
+    ev = {
+        "alpha": [{"term": "oil\x1b[8mpipeline", "weight": 1.0, "spans": [[0, 15]]}],
+        "beta": [{"term": "rose", "weight": 0.5, "spans": [[rose, rose + 4]]}],
+    }
+    result = ArticleResult(
+        source="a\x1b]0;pwned\x07.txt",
+        topics=["alpha", "beta"],
+        scores={"alpha": 0.9, "beta": 0.9, "gamma": 0.1},
+        paragraphs=[paragraph(0, text, ["alpha", "beta"], ev)],
+        warnings=["odd \x85 warning"],
+    )
+    html = html_report([result], TOPICS)
+    assert not SHOWN_ESCAPED.intersection(html)
+    ctl = '<span class="ctl">{}</span>'.format
+    assert f"<h2>a{ctl(chr(92) + 'x1b')}]0;pwned{ctl(chr(92) + 'x07')}.txt</h2>" in html
+    assert f">Oil{ctl(chr(92) + 'x1b')}[8mpipeline</mark>" in html
+    assert 'title="alpha: oil\\x1b[8mpipeline +1.00"' in html
+    assert ">rose</mark>\n\tsecond line" in html
+    shown = "".join(Page(html).text)
+    assert "exports \\u202eevil \\x9b2J rose" in shown and "odd \\x85 warning" in shown

@@ -346,6 +346,15 @@ def friendly(command):
     return wrapper
 
 
+def _write_page(text: str) -> None:
+    """A page or a document to stdout exactly as made: ``typer.echo`` (click) removes what
+    looks like an ANSI escape sequence when stdout is not a terminal, which would change a
+    page's text under its highlights. A closed pipe or a full disk raise as in ``typer.echo``,
+    for :func:`friendly` to handle."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def _json(obj, indent: int | None = 2) -> str:
     """``obj`` as standard JSON with no control character raw (see :mod:`topictag.strict_json`)."""
     return dumps(obj, indent)
@@ -549,7 +558,7 @@ def tag(
     if fmt is Format.html and (results or not failed):
         from topictag.report import html_report
 
-        typer.echo(html_report(results, tagger.topics), nl=False)
+        _write_page(html_report(results, tagger.topics))
     if fmt is Format.json:
         given = paths or ["-"]
         if len(given) > 1 or Path(given[0]).is_dir():  # an array, [] when every input failed

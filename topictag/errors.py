@@ -57,7 +57,13 @@ def one_line(message: str) -> str:
     so that a file name or a paragraph holding them cannot split a line or drive the terminal."""
     if not CONTROLS.intersection(message):
         return message
-    return "".join(c.encode("unicode_escape").decode() if c in CONTROLS else c for c in message)
+    return "".join(escaped(c) if c in CONTROLS else c for c in message)
+
+
+def escaped(char: str) -> str:
+    """One character as Python writes it in a string literal: ``\\x1b``, ``\\u202e``, ``\\n``;
+    how :func:`one_line` and the HTML pages show a control character."""
+    return char.encode("unicode_escape").decode()
 
 
 def counted(n: int, noun: str) -> str:

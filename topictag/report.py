@@ -3,14 +3,18 @@
 Pure string building with :func:`html.escape`; inline CSS only, no script, font or image, and a
 Content-Security-Policy that forbids loading anything, so the page opens offline exactly as
 written. A topic's colour comes from its position in the model's topic list, never its name.
+Control characters of the text are shown as their escapes (:func:`html_text`), as on the
+terminal, so the page holds none either.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from html import escape
 
+from topictag.errors import CONTROLS, escaped, one_line
 from topictag.tagger import ArticleResult, ParagraphResult
 
 _CSS = """
@@ -30,7 +34,32 @@ h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; word-break: break-all; }
 .paragraph .badges { grid-column: 2; }
 mark { border-radius: .2rem; padding: 0; color: inherit; }
 .muted { color: #666; font-size: .85rem; }
+.ctl { font: .85em monospace; color: #a3161b; background: #fbe3e4; border-radius: .2rem; }
 """
+
+#: The control characters a page shows as their escapes: all of them but the line breaks
+#: and tabs a paragraph keeps (shown as they are: ``white-space: pre-wrap``).
+_SHOWN_ESCAPED = re.compile(
+    "[" + "".join(re.escape(c) for c in sorted(CONTROLS - {"\n", "\t"})) + "]"
+)
+
+
+def _control(match: re.Match) -> str:
+    return f'<span class="ctl">{escaped(match.group())}</span>'
+
+
+def html_text(text: str) -> str:
+    """``text`` as HTML content: escaped, and each control character shown as its escape
+    (``\\x1b``, ``\\u202e``) in a ``ctl`` span. A browser hides them or obeys them (an override
+    turns the rest of a paragraph around), and the page, printed to a terminal, would drive it.
+    One character becomes one span, so a piece cut at any offsets (highlights) is escaped alone."""
+    return _SHOWN_ESCAPED.sub(_control, escape(text))
+
+
+def html_plain(text: str) -> str:
+    """``text`` where no markup goes (an attribute's value, the page's title): one line with
+    its control characters escaped, as on the terminal."""
+    return escape(one_line(text))
 
 
 def topic_colour(index: int, light: bool = False) -> str:
@@ -40,10 +69,10 @@ def topic_colour(index: int, light: bool = False) -> str:
 
 
 def _badge(topic: str, index: int, score: float | None = None, on: bool = True) -> str:
-    label = escape(topic) + (f" {score:.2f}" if score is not None else "")
+    label = html_text(topic) + (f" {score:.2f}" if score is not None else "")
     cls = "badge" if on else "badge off"
     return (
-        f'<span class="{cls}" data-topic="{escape(topic)}" '
+        f'<span class="{cls}" data-topic="{html_plain(topic)}" '
         f'style="background: {topic_colour(index)}">{label}</span>'
     )
 
@@ -80,9 +109,10 @@ def _segments(length: int, marks: list[Mark]) -> list[tuple[int, int, list[tuple
 
 
 def highlighted(paragraph: ParagraphResult, order: dict[str, int]) -> str:
-    """The paragraph's text, escaped, with each evidence span in a ``<mark>`` coloured by its
-    topic (the first in model order when several topics share a word); the mark's title gives
-    each topic's term and weight."""
+    """The paragraph's text, escaped (:func:`html_text`, piece by piece, so the offsets stay
+    those of the text), with each evidence span in a ``<mark>`` coloured by its topic (the
+    first in model order when several topics share a word); the mark's title gives each
+    topic's term and weight."""
     text = paragraph.text
     marks: list[Mark] = []
     for topic, items in paragraph.evidence.items():
@@ -91,14 +121,15 @@ def highlighted(paragraph: ParagraphResult, order: dict[str, int]) -> str:
             marks += [(start, end, note) for start, end in item["spans"]]
     parts = []
     for start, end, notes in _segments(len(text), marks):
-        chunk = escape(text[start:end])
+        chunk = html_text(text[start:end])
         if not notes:
             parts.append(chunk)
             continue
         topics = list(dict.fromkeys(topic for _, topic, _ in notes))
         title = "; ".join(label for _, _, label in notes)
         parts.append(
-            f'<mark data-topics="{escape("|".join(topics))}" title="{escape(title)}" '
+            f'<mark data-topics="{html_plain("|".join(topics))}" '
+            f'title="{html_plain(title)}" '
             f'style="background: {topic_colour(notes[0][0], light=True)}">{chunk}</mark>'
         )
     return "".join(parts)
@@ -111,13 +142,13 @@ def _article(result: ArticleResult, order: dict[str, int], number: int) -> str:
     )
     out = [
         f'<section class="article" id="article-{number}">',
-        f"<h2>{escape(str(result.source))}</h2>",
+        f"<h2>{html_text(str(result.source))}</h2>",
         f'<div class="article-topics">{topics}</div>',
         f'<p class="muted">{len(result.paragraphs)} paragraphs; tagged: '
-        f"{escape(', '.join(result.topics) or 'none')}</p>",
+        f"{html_text(', '.join(result.topics) or 'none')}</p>",
     ]
     for warning in result.warnings:
-        out.append(f'<p class="muted">warning: {escape(warning)}</p>')
+        out.append(f'<p class="muted">warning: {html_text(warning)}</p>')
     for p in result.paragraphs:
         badges = "".join(_badge(t, order.get(t, 0), p.scores.get(t)) for t in p.topics)
         if p.furniture:
@@ -143,7 +174,7 @@ def html_report(
     return page(
         title,
         _CSS,
-        f"<h1>{escape(title)}</h1>\n"
+        f"<h1>{html_text(title)}</h1>\n"
         f'<div class="legend"><span class="muted">Topics of the model: </span>{legend}</div>\n'
         '<p class="muted">Badges: a paragraph\'s topics with their scores. Highlighted: the '
         "words that pushed each topic up most (hover for their weights).</p>\n"
@@ -160,6 +191,6 @@ def page(title: str, css: str, body: str) -> str:
         '<meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n"
+        f"<title>{html_plain(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n"
         f"{body}\n</body>\n</html>\n"
     )
