@@ -428,3 +428,13 @@ def test_a_page_is_written_exactly_as_made(runner, monkeypatch):
     result = runner.invoke(app, ["tag", str(SEED_FILES[0]), "-f", "html"])
     assert result.exit_code == 0, result.output
     assert result.stdout == page
+
+
+def test_a_report_page_is_written_exactly_as_made(runner, monkeypatch, tmp_path):
+    page = "<p>a \x1b[31m b</p>\n"
+    monkeypatch.setattr("topictag.trends_page.html_page", lambda figures: page)
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"date": "2025-03-05", "topics": []}\n', encoding="utf-8")
+    result = runner.invoke(app, ["report", str(corpus), "--sample", "0"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == page

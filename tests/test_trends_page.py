@@ -166,7 +166,8 @@ def test_a_time_chart_of_sixty_topics_lists_them_all_in_columns_without_warnings
 @pytest.mark.parametrize("kind", ["svg", "png"])
 def test_source_and_topic_names_are_drawn_as_plain_text(figures, kind):
     """A "$" pair is TeX to matplotlib: "$\\frac{$" as a source stopped the report with a
-    traceback. A right-to-left override drew the rest of its label backwards."""
+    traceback. A right-to-left override drew the rest of its label backwards: it is drawn as
+    its escape."""
     import copy
 
     from topictag.trends_page import charts, png, svg
@@ -189,7 +190,7 @@ def test_source_and_topic_names_are_drawn_as_plain_text(figures, kind):
         return
     groups = svg(drawn["groups"], "groups")
     assert "<!-- $\\frac{$ (" in groups and "<!-- plain $5 and $6 (" in groups
-    assert "<!-- aevil (" in groups and "\u202e" not in groups
+    assert "<!-- a\\u202eevil (" in groups and "\u202e" not in groups
     assert "<!-- $x^$ -->" in svg(drawn["counts"], "counts")
 
 
@@ -202,6 +203,9 @@ def test_source_and_topic_names_are_drawn_as_plain_text(figures, kind):
         (" ", '" "'),
         (None, "(none)"),
         ("x" * 50, "x" * 39 + "…"),
+        ("a\x1b]0;t\x07b\u202e", "a\\x1b]0;t\\x07b\\u202e"),
+        (" \x9b", '" \\x9b"'),
+        ("\x1b" * 50, "\\x1b" * 39 + "…"),
     ],
 )
 def test_a_group_that_would_look_like_another_or_like_none_is_quoted(group, shown):
@@ -231,3 +235,33 @@ def test_report_json_escapes_every_control_character_of_a_group(hostile_corpus):
     assert not CONTROLS.intersection(result.stdout.replace("\n", ""))
     figures = json.loads(result.stdout)
     assert HOSTILE_SOURCE in [g["group"] for g in figures["groups"]["top"]]
+
+
+SHOWN_ESCAPED = CONTROLS - {"\n", "\t"}
+
+
+def test_a_group_s_control_characters_are_shown_as_their_escapes_in_page_and_charts(
+    hostile_corpus,
+):
+    """The source went raw into the example's meta line and the SVG comments of the groups
+    chart: `topictag report c.jsonl` set the terminal's title and cleared its screen."""
+    result = CliRunner().invoke(app, ["report", str(hostile_corpus)])
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    assert not SHOWN_ESCAPED.intersection(page)
+    shown = "\\x1b]0;pwned\\x07\\x1b[2J \\x9d0;x\\x9c\\x9b2J \\u202eevil"
+    assert f"<!-- {shown} (1) -->" in page  # the groups chart's label
+    meta = re.findall(r'<div class="meta">(.*?)</div>', page)
+    assert any(shown in line for line in meta), meta
+
+
+def test_chart_labels_show_control_characters_as_their_escapes(figures):
+    import copy
+
+    from topictag.trends_page import charts
+
+    odd = copy.deepcopy(figures)
+    odd["groups"]["top"][0]["group"] = "\x1b[2Jx\x85"
+    labels = [t.get_text() for t in charts(odd)["groups"].axes[0].get_yticklabels()]
+    assert labels[0].startswith("\\x1b[2Jx\\x85 (")
+    assert not SHOWN_ESCAPED.intersection("".join(labels))

@@ -1029,7 +1029,7 @@ def report(
                     err=True,
                 )
     if not to_file:
-        typer.echo(text, nl=False)
+        _write_page(text)
         return
     write_text(output, text)
     typer.echo(

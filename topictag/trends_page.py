@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from topictag.errors import BIDI_CONTROLS, counted
-from topictag.report import _CSS, _badge, highlighted, page, topic_colour
+from topictag.errors import counted, one_line
+from topictag.report import _CSS, _badge, highlighted, html_text, page, topic_colour
 from topictag.strict_json import dumps
 from topictag.tagger import ParagraphResult
 
@@ -77,13 +77,13 @@ def _rc() -> dict:
     }
 
 
-_UNDRAWN = dict.fromkeys(map(ord, BIDI_CONTROLS))
-
-
 def drawn(text: str) -> str:
-    """``text`` as a chart draws it: without bidirectional formatting characters, which a label
-    has no markup to contain (an override in a source name turned the rest of it around)."""
-    return text.translate(_UNDRAWN)
+    """``text`` as a chart draws it: one line, its control characters shown as their escapes
+    (:func:`~topictag.errors.one_line`), as the page and the terminal show them. A label has
+    no markup to contain them: an override in a source name turned the rest of it around, and
+    an escape sequence went into the SVG's comments, and so to a terminal the page was
+    printed on."""
+    return one_line(text)
 
 
 # Charts -----------------------------------------------------------------------------------
@@ -220,12 +220,15 @@ def _cooccurrence_chart(figures: dict):
 
 
 def group_label(group: str | None) -> str:
-    """A group as the page shows it: at most 40 characters, "(none)" for no value, and in
-    quotes when empty or with space around it, which would look like another group or none."""
+    """A group as the page and its charts show it: at most 40 characters, then its control
+    characters escaped (``\\x1b``, as :func:`~topictag.errors.one_line` does); "(none)" for no
+    value, and in quotes when empty or with space around it, which would look like another
+    group or none."""
     if group is None:
         return "(none)"
-    shown = group if len(group) <= 40 else group[:39] + "…"
-    return f'"{shown}"' if group != group.strip() or not group else shown
+    visible = one_line(group)
+    shown = visible if len(group) <= 40 else one_line(group[:39]) + "…"
+    return f'"{shown}"' if visible != visible.strip() or not group else shown
 
 
 def _groups_chart(figures: dict):
@@ -355,13 +358,13 @@ def _header(figures: dict, order: dict[str, int]) -> str:
     )
     tagged = "tagged by this report with the model below" if corpus["tagged_here"] else "as tagged"
     facts = [
-        ("corpus", escape(corpus["path"])),
+        ("corpus", html_text(corpus["path"])),
         (
             "articles",
             f"{corpus['rows']:,} ({tagged}); {corpus['without_topic']:,} without any topic",
         ),
-        ("dates", f"{escape(dates['field'])}: {span}, counted by {figures['by']}"),
-        ("model", escape(model["path"])),
+        ("dates", f"{html_text(dates['field'])}: {span}, counted by {figures['by']}"),
+        ("model", html_text(model["path"])),
     ]
     evaluation = model["evaluation"]
     rows = []
@@ -380,11 +383,11 @@ def _header(figures: dict, order: dict[str, int]) -> str:
             f'<td class="n"><b>{_number(evaluation.get("macro_f1"))}</b></td></tr>'
         )
         measured = (
-            f"Precision, recall and F1 on real text: {escape(evaluation['name'].lower())}, "
+            f"Precision, recall and F1 on real text: {html_text(evaluation['name'].lower())}, "
             f"{evaluation.get('n')} paragraphs (the model's metrics.json)."
         )
         if evaluation.get("stale"):
-            measured = f"<b>{escape(evaluation['stale'])}</b> {measured}"
+            measured = f"<b>{html_text(evaluation['stale'])}</b> {measured}"
     else:
         measured = "The model's metrics.json has no evaluation on real text."
     table = (
@@ -398,7 +401,7 @@ def _header(figures: dict, order: dict[str, int]) -> str:
 
     notes = problems(figures)
     listed = (
-        '<ul class="problems">' + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"
+        '<ul class="problems">' + "".join(f"<li>{html_text(n)}</li>" for n in notes) + "</ul>"
         if notes
         else ""
     )
@@ -428,14 +431,14 @@ def _terms_section(figures: dict, order: dict[str, int]) -> str:
         for item in items:
             terms = "".join(
                 f'<span title="mean weight per article read; among the evidence of '
-                f'{t["articles"]} of {item["read"]}">{escape(t["term"])} '
+                f'{t["articles"]} of {item["read"]}">{html_text(t["term"])} '
                 f'<span class="muted">{t["weight"]:+.2f} ({t["articles"]}/{item["read"]})</span>'
                 f"</span>"
                 for t in item["terms"]
             )
             articles = "" if item["articles"] is None else f"{item['articles']:,}"
             rows.append(
-                f'<tr><td class="p">{escape(item["period"])}</td><td class="n">{articles}</td>'
+                f'<tr><td class="p">{html_text(item["period"])}</td><td class="n">{articles}</td>'
                 f'<td class="n">{item["read"]:,}</td><td class="t">{terms}</td></tr>'
             )
         table = (
@@ -456,7 +459,7 @@ def _terms_section(figures: dict, order: dict[str, int]) -> str:
                 evidence={topic: example["evidence"]},
             )
             meta = " · ".join(
-                escape(str(x))
+                html_text(str(x))
                 for x in (
                     example["where"],
                     example["date"],
@@ -492,7 +495,7 @@ def html_page(figures: dict, title: str | None = None) -> str:
     legend = "".join(_badge(t, i) for i, t in enumerate(topics))
     by = figures["by"]
     body = [
-        f"<h1>{escape(title)}</h1>",
+        f"<h1>{html_text(title)}</h1>",
         _header(figures, order),
         f'<div class="legend"><span class="muted">Topics: </span>{legend}</div>',
         f'<h2 id="time">{CHARTS["counts"]}</h2>',
@@ -519,13 +522,13 @@ def html_page(figures: dict, title: str | None = None) -> str:
     ]
     groups = figures.get("groups")
     if groups:
-        shown = len(groups["top"])
+        shown, field = len(groups["top"]), html_text(groups["field"])
         body += [
-            f'<h2 id="groups">Topics by {escape(groups["field"])}</h2>',
+            f'<h2 id="groups">Topics by {field}</h2>',
             _figure(
                 drawn["groups"],
                 "groups",
-                f"Articles per topic for the {shown:,} {escape(groups['field'])} values with the "
+                f"Articles per topic for the {shown:,} {field} values with the "
                 f"most articles (of {groups['groups']:,})"
                 + ("; the others summed" if groups["other"] else "")
                 + ". Shade: the share of the row's articles.",
