@@ -3,6 +3,7 @@ results as Tagger.tag_batch, bad rows named by number, and no half-written outpu
 
 import csv
 import errno
+import io
 import json
 import os
 import random
@@ -931,3 +932,18 @@ def test_nan_and_infinity_in_a_json_line_are_bad_rows(tmp_path, model_dir, on_er
     assert "line 3: not valid JSON (Infinity is" in summary["errors"][1]
     assert "line 4: not valid JSON (-Infinity is" in summary["errors"][2]
     assert [r["id"] for r in read_output(tmp_path / "out.jsonl")] == [1]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_a_corpus_name_s_escape_sequences_as_text(monkeypatch):
+    """tqdm printed its description, the corpus's file name, raw to the terminal."""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with batch_module.progress_bar("tagging a\x1b]0;pwned\x07\x9b2J.jsonl", 10, "B", True) as bar:
+        bar.update(5)
+    assert "tagging a\\x1b]0;pwned\\x07\\x9b2J.jsonl" in terminal.getvalue()
+    assert not {"\x1b", "\x07", "\x9b"}.intersection(terminal.getvalue())

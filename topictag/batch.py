@@ -569,11 +569,12 @@ def progress_total(source: Path, fmt: str) -> tuple[int | None, str]:
 
 @contextlib.contextmanager
 def progress_bar(description: str, total: int | None, unit: str, enabled: bool):
-    """A progress bar on stderr, shown only when ``enabled`` and stderr is a terminal."""
+    """A progress bar on stderr, shown only when ``enabled`` and stderr is a terminal; its
+    description (which names a file) one line, its control characters escaped."""
     from tqdm import tqdm
 
     bar = tqdm(
-        desc=description,
+        desc=one_line(description),
         total=total,
         unit=unit,
         unit_scale=unit == "B",
