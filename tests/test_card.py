@@ -1,9 +1,22 @@
 """The model card and README figures: tables of what training measured, with the interval a
 small test set allows and the held-out answers that changed since the previous model."""
 
+import copy
 import json
+from functools import reduce
+from operator import getitem
 
-from topictag.card import changes_paragraph, metrics_table, model_card, uncertainty_lines
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from topictag.card import (
+    changes_paragraph,
+    figures_problem,
+    metrics_table,
+    model_card,
+    uncertainty_lines,
+)
 
 TOPICS = ["gas", "oil"]
 
@@ -142,3 +155,102 @@ def test_the_readme_command_fails_in_one_line(tmp_path, monkeypatch, capsys):
     assert main([]) == 1
     assert "README.md: no <!-- " in capsys.readouterr().err
     assert (tmp_path / "README.md").read_text() == "no markers\n"
+
+
+# -- figures not as training wrote them ----------------------------------------------------
+
+
+def measured() -> dict:
+    """A ``metrics.json`` as a training with every evaluation writes it, reduced to what
+    ``info``, the model card and ``report`` read."""
+    since = {"macro_f1": 0.5, "fixed": ["s-p01: oil"], "broken": []}
+    since["difference_interval_95"] = [-0.1, 0.2]
+    ablated = {"macro_f1": 0.5, "micro_f1": 0.5, "f1": {"gas": 0.5, "oil": None}}
+    return {
+        "topics": TOPICS,
+        "params": {"C": 8.0},
+        "data": {"rows": 9, "real_rows": 4, "authored_rows": 5, "real_articles": 2, "sha256": "ab"},
+        "evaluation": {
+            "leave_one_article_out": held_out(
+                macro_f1_interval_95=[0.4, 0.9], since_previous_model=since
+            ),
+            "authored_only": held_out(),
+            "dev": held_out(false_alarms=1, no_topic_rows=3),
+            "baselines": {"keywords": held_out()},
+            "without_lexicon": {"leave_one_article_out": ablated},
+            "not_measured": "the model is not measured",
+        },
+        "evaluation_stale": {"data_sha256": "cd", "params": {"C": 8.0}},
+    }
+
+
+#: Any JSON value, to put where a figure was.
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 5) | st.floats() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=4,
+)
+
+
+def _paths(obj, prefix: tuple = ()) -> list[tuple]:
+    """The path of every value under ``obj``, through objects and lists."""
+    items = (
+        obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else []
+    )
+    return [prefix] + [p for key, value in items for p in _paths(value, (*prefix, key))]
+
+
+@st.composite
+def edited(draw, metrics: dict) -> dict:
+    """``metrics`` with one value anywhere replaced by any JSON value, or its key removed."""
+    out = copy.deepcopy(metrics)
+    path = draw(st.sampled_from(_paths(out)[1:]))
+    parent = reduce(getitem, path[:-1], out)
+    if isinstance(parent, dict) and draw(st.booleans()):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = draw(JSON)
+    return out
+
+
+LOAO = "leave_one_article_out"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        ((LOAO, "macro_f1"), "x", f"{LOAO}.macro_f1 is 'x', not a number"),
+        ((), [1], "evaluation is [1], not an object"),
+        ((LOAO, "per_topic"), 3, f"{LOAO}.per_topic is 3, not an object"),
+        (("dev", "per_topic", "oil", "support"), "2", "oil.support is '2', not a count"),
+        ((LOAO, "macro_f1_interval_95"), [0.4], "interval_95 is [0.4], not two numbers"),
+        (("without_lexicon", LOAO, "f1", "gas"), True, "f1.gas is True, not a number"),
+        (("baselines",), ["keywords"], "evaluation.baselines is ['keywords'], not an object"),
+    ],
+)
+def test_a_damaged_figure_is_named_with_its_place(path, value, problem):
+    metrics = measured()
+    assert figures_problem(metrics) is None
+    if path:
+        reduce(getitem, path[:-1], metrics["evaluation"])[path[-1]] = value
+    else:
+        metrics["evaluation"] = value
+    assert figures_problem(metrics).endswith(problem)
+
+
+def test_missing_figures_are_named_and_no_evaluation_is_no_problem():
+    metrics = measured()
+    del metrics["evaluation"]["dev"]["per_topic"]["gas"]["recall"]
+    assert figures_problem(metrics) == "evaluation.dev.per_topic.gas.recall is missing"
+    assert figures_problem({**measured(), "evaluation": {}}) is None
+    assert figures_problem({**measured(), "data": None}) == "data is None, not an object"
+
+
+@given(edited(measured()))
+def test_figures_are_shown_whole_or_their_problem_named(metrics):
+    """Whatever one edit did to metrics.json, ``info`` either names the problem or shows every
+    figure; it never fails halfway."""
+    from topictag.cli import _metrics_lines
+
+    if figures_problem(metrics) is None:
+        assert _metrics_lines(metrics)

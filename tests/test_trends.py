@@ -768,7 +768,9 @@ def test_figures_of_a_model_trained_without_evaluation_are_marked_stale(tmp_path
     model = tmp_path / "model"
     shutil.copytree(model_dir, model)
     metrics = json.loads((model / "metrics.json").read_text())
-    metrics["evaluation"] = {"leave_one_article_out": {"n": 9, "macro_f1": 0.5, "per_topic": {}}}
+    metrics["evaluation"] = {
+        "leave_one_article_out": {"n": 9, "macro_f1": 0.5, "micro_f1": 0.5, "per_topic": {}}
+    }
     metrics["evaluation_stale"] = {"data_sha256": "0" * 64, "params": {"C": 1.0}}
     (model / "metrics.json").write_text(json.dumps(metrics))
     summary = model_summary(model, load_model(model))

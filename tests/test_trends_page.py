@@ -6,23 +6,33 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import tempfile
 from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from chromium import CHROMIUM, visit
-from conftest import write_jsonl
+from conftest import LABELS, write_jsonl
+from hypothesis import given
+from test_card import edited, measured
 from test_trends import make_rows, write_parquet
 from typer.testing import CliRunner
 
 from topictag import load_model
+from topictag.artifact import FORMAT
+from topictag.card import figures_problem
 from topictag.cli import app
 from topictag.errors import CONTROLS
 from topictag.report import topic_colour
-from topictag.trends import corpus_trends
-from topictag.trends_page import html_page, topic_hex
+from topictag.topics import load_topics
+from topictag.trends import corpus_trends, model_summary
+from topictag.trends_page import _header, html_page, topic_hex
 
 TRICKY_SOURCE = '<script>alert("x")</script> & Co'
+TOPICS = [t.name for t in load_topics(LABELS)]
 
 
 class Tags(HTMLParser):
@@ -265,3 +275,60 @@ def test_chart_labels_show_control_characters_as_their_escapes(figures):
     labels = [t.get_text() for t in charts(odd)["groups"].axes[0].get_yticklabels()]
     assert labels[0].startswith("\\x1b[2Jx\\x85 (")
     assert not SHOWN_ESCAPED.intersection("".join(labels))
+
+
+# -- a model whose metrics.json is not as training wrote it -----------------------------------
+
+
+def _with_figures(metrics: dict, topics: list[str]) -> dict:
+    """``metrics`` with figures on real text for ``topics``, as a training writes them."""
+    per_topic = {t: {"precision": 0.5, "recall": 0.25, "f1": 0.33, "support": 2} for t in topics}
+    main = {"n": 66, "macro_f1": 0.93, "micro_f1": 0.86, "per_topic": per_topic}
+    return {**metrics, "evaluation": {"leave_one_article_out": main}}
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda m: m["leave_one_article_out"].update(macro_f1="x"), "macro_f1 is 'x'"),
+        (lambda m: m.update(leave_one_article_out=[1]), "leave_one_article_out is [1]"),
+        (lambda m: m["leave_one_article_out"].update(per_topic=5), "per_topic is 5"),
+    ],
+    ids=["text-figure", "list-evaluation", "number-per-topic"],
+)
+def test_report_on_a_hand_edited_metrics_file_warns_once_and_leaves_the_figures_out(
+    tmp_path, model_dir, edit, problem
+):
+    from typer.testing import CliRunner
+
+    from topictag.cli import app
+
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    metrics = _with_figures(json.loads((model / "metrics.json").read_text()), TOPICS)
+    edit(metrics["evaluation"])
+    (model / "metrics.json").write_text(json.dumps(metrics))
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"date": "2025-03-05", "source": "a", "text": "Gas via TurkStream."}\n')
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(app, ["report", str(corpus), "-m", str(model), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    warning = f"warning: {model / 'metrics.json'}: not as training wrote it (evaluation."
+    warned = [line for line in result.stderr.splitlines() if line.startswith(warning)]
+    assert len(warned) == 1 and problem in warned[0]
+    assert warned[0].endswith("; its figures are left out")
+    text = " ".join(" ".join(Tags(out.read_text()).text).split())
+    assert "metrics.json is not as training wrote it" in text and "macro F1" not in text
+
+
+@given(edited(_with_figures(measured(), TOPICS)))
+def test_the_header_shows_the_figures_whole_or_leaves_them_out(figures, metrics):
+    """Whatever one edit did to metrics.json, the page's header is drawn: with every figure,
+    or without them and the problem named."""
+    tagger = SimpleNamespace(topics=TOPICS, thresholds=[0.5] * len(TOPICS))
+    with tempfile.TemporaryDirectory() as model:
+        readable = {**metrics, "format": FORMAT, "artifacts": {}}  # what read_metrics needs
+        (Path(model) / "metrics.json").write_text(json.dumps(readable))
+        summary = model_summary(Path(model), tagger, warn=lambda m: None)
+    header = _header({**figures, "model": summary}, {t: i for i, t in enumerate(TOPICS)})
+    assert ("its figures are left out" in header) == (figures_problem(metrics) is not None)

@@ -362,8 +362,8 @@ def thresholds_note(metrics: dict, used: dict[str, float]) -> str | None:
         problem = "are missing"
     elif set(stored) != set(used):
         problem = "name other topics than the model's"
-    elif not all(map(_is_number, stored.values())):
-        bad = next(t for t, v in stored.items() if not _is_number(v))
+    elif not all(map(is_number, stored.values())):
+        bad = next(t for t, v in stored.items() if not is_number(v))
         problem = f"are not all numbers ({bad!r}: {stored[bad]!r})"
     elif not all(abs(stored[t] - v) <= 1e-9 for t, v in used.items()):
         problem = "differ from the model's (edited?)"
@@ -375,7 +375,9 @@ def thresholds_note(metrics: dict, used: dict[str, float]) -> str | None:
     )
 
 
-def _is_number(value) -> bool:
+def is_number(value) -> bool:
+    """Whether a value read from JSON is a number (``true`` is not, though Python's bool is an
+    int)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

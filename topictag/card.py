@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
+from topictag.artifact import is_number
 from topictag.errors import counted
 
 EVALUATION_TITLES = {
@@ -34,6 +36,134 @@ def stale_note(metrics: dict) -> str | None:
         + f" with parameters {stale.get('params')}, not on this model, which was trained "
         "without evaluation; retrain without --no-evaluate to measure it."
     )
+
+
+def figures_warning(path: str | Path, problem: str) -> str:
+    """The one-line warning for a ``metrics.json`` (at ``path``) whose figures are not as
+    training wrote them (``problem``, from :func:`figures_problem`): ``info`` and ``report``
+    show the model without its figures rather than fail halfway through a table or a page."""
+    return f"{path}: not as training wrote it ({problem}); its figures are left out"
+
+
+def figures_problem(metrics: dict) -> str | None:
+    """The first thing in ``metrics`` that the figures shown of it cannot be drawn from (a hand
+    edit, a damaged file), as "evaluation.dev.macro_f1 is 'x', not a number"; None when every
+    figure ``info``, the model card and ``report`` read has the shape training writes."""
+    return next(_figures_problems(metrics), None)
+
+
+def _figures_problems(metrics: dict) -> Iterator[str]:
+    data = metrics.get("data")
+    if not isinstance(data, dict):
+        yield _wrong("data", data, "an object")
+        return
+    for key in ("rows", "real_rows", "authored_rows", "real_articles"):
+        yield from _field(data, key, "data", _is_count, "a count")
+    if data.get("sha256") is not None and not isinstance(data["sha256"], str):
+        yield _wrong("data.sha256", data["sha256"], "a checksum")
+    if "params" not in metrics:
+        yield "params is missing"
+    stale = metrics.get("evaluation_stale")
+    if stale is not None and not isinstance(stale, dict):
+        yield _wrong("evaluation_stale", stale, "an object")
+    elif (
+        stale and stale.get("data_sha256") is not None and not isinstance(stale["data_sha256"], str)
+    ):
+        yield _wrong("evaluation_stale.data_sha256", stale["data_sha256"], "a checksum")
+    evaluation = metrics.get("evaluation", {})
+    if not isinstance(evaluation, dict):
+        yield _wrong("evaluation", evaluation, "an object")
+        return
+    for key in EVALUATION_TITLES:
+        if key in evaluation:
+            yield from _result_problems(f"evaluation.{key}", evaluation[key])
+    for group, full in {**dict.fromkeys(ABLATION_TITLES, False), "baselines": True}.items():
+        results = evaluation.get(group, {})
+        if not isinstance(results, dict):
+            yield _wrong(f"evaluation.{group}", results, "an object")
+            continue
+        for key, result in results.items():
+            yield from _result_problems(f"evaluation.{group}.{key}", result, full)
+    if not isinstance(evaluation.get("not_measured", ""), str):
+        yield _wrong("evaluation.not_measured", evaluation["not_measured"], "a sentence")
+    main = evaluation.get("leave_one_article_out")
+    if isinstance(main, dict) and main.get("since_previous_model") is not None:
+        yield from _since_problems(main["since_previous_model"])
+
+
+def _result_problems(where: str, result, per_topic: bool = True) -> Iterator[str]:
+    """An evaluation's macro and micro F1 and each topic's figures: precision, recall, F1 and
+    support (``per_topic``), or F1 alone (``f1``, as an ablation records them)."""
+    if not isinstance(result, dict):
+        yield _wrong(where, result, "an object")
+        return
+    for key in ("macro_f1", "micro_f1"):
+        yield from _field(result, key, where, _is_figure, "a number")
+    if not per_topic:
+        yield from _field(result, "f1", where, _is_mapping, "an object")
+        for topic, f1 in (result.get("f1") or {}).items():
+            if not _is_figure(f1):
+                yield _wrong(f"{where}.f1.{topic}", f1, "a number")
+        return
+    yield from _field(result, "n", where, _is_count, "a count")
+    yield from _field(result, "per_topic", where, _is_mapping, "an object")
+    for topic, m in (result.get("per_topic") or {}).items():
+        if not isinstance(m, dict):
+            yield _wrong(f"{where}.per_topic.{topic}", m, "an object")
+            continue
+        for key in ("precision", "recall", "f1"):
+            yield from _field(m, key, f"{where}.per_topic.{topic}", _is_figure, "a number")
+        yield from _field(m, "support", f"{where}.per_topic.{topic}", _is_count, "a count")
+    interval = result.get("macro_f1_interval_95")
+    if interval and not _is_pair(interval):
+        yield _wrong(f"{where}.macro_f1_interval_95", interval, "two numbers")
+
+
+def _since_problems(since) -> Iterator[str]:
+    """The answers changed since the previous model (:func:`changes_paragraph`)."""
+    where = "evaluation.leave_one_article_out.since_previous_model"
+    if not isinstance(since, dict):
+        yield _wrong(where, since, "an object")
+        return
+    for key in ("fixed", "broken"):
+        yield from _field(since, key, where, lambda v: isinstance(v, list), "a list")
+    if not _is_figure(since.get("macro_f1")):
+        yield _wrong(f"{where}.macro_f1", since["macro_f1"], "a number")
+    change = since.get("difference_interval_95")
+    if change and not _is_pair(change):
+        yield _wrong(f"{where}.difference_interval_95", change, "two numbers")
+
+
+def _field(
+    obj: dict, key: str, where: str, ok: Callable[[object], bool], what: str
+) -> Iterator[str]:
+    """The problem with ``obj[key]``, if any: missing, or not ``what``."""
+    if key not in obj:
+        yield f"{where}.{key} is missing"
+    elif not ok(obj[key]):
+        yield _wrong(f"{where}.{key}", obj[key], what)
+
+
+def _wrong(where: str, value, what: str) -> str:
+    shown = repr(value)
+    return f"{where} is {shown if len(shown) <= 40 else shown[:39] + '…'}, not {what}"
+
+
+def _is_figure(value) -> bool:
+    """A figure: a number, or None (an F1 over no topic present at all)."""
+    return value is None or is_number(value)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_pair(value) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(map(is_number, value))
+
+
+def _is_mapping(value) -> bool:
+    return isinstance(value, dict)
 
 
 def metrics_table(result: dict) -> str:
@@ -266,7 +396,6 @@ def main(argv: Sequence[str]) -> int:
     """``python -m topictag.card [MODEL_DIR]``: copy the model's figures into ./README.md
     (rewritten whole). One line on stderr and exit code 1 when a file is missing or bad."""
     import json
-    from pathlib import Path
 
     from topictag.errors import one_line
     from topictag.files import write_atomic

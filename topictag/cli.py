@@ -722,6 +722,7 @@ def info(
     """
     from topictag import defaults
     from topictag.artifact import METRICS, read_metrics, thresholds_note
+    from topictag.card import figures_problem, figures_warning
     from topictag.explain import top_terms_table
     from topictag.tagger import load_model
 
@@ -743,13 +744,10 @@ def info(
         f"model: {one_line(str(path))}",
         "topics: " + ", ".join(f"{t} ({v:.2f})" for t, v in metrics["thresholds"].items()),
     ]
-    try:
-        lines = _metrics_lines(metrics)
-    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
-        problem = f"{path / METRICS}: not as training wrote it ({exc!r}); showing the model only"
-        typer.echo(f"warning: {one_line(problem)}", err=True)
-        lines = []
-    typer.echo("\n".join(head + lines))
+    problem = figures_problem(metrics)
+    if problem:
+        typer.echo(f"warning: {one_line(figures_warning(path / METRICS, problem))}", err=True)
+    typer.echo("\n".join(head + ([] if problem else _metrics_lines(metrics))))
     if terms:
         typer.echo(f"\nstrongest features per topic (coefficients):\n{top_terms_table(terms)}")
 

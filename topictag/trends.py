@@ -482,15 +482,19 @@ def _text_or_none(value) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def model_summary(model_dir: Path, tagger) -> dict:
+def model_summary(model_dir: Path, tagger, warn: Callable[[str], None] | None = None) -> dict:
     """The model's path, topics, thresholds in use and its figures on real text (leave one
     real article out) from ``metrics.json``; ``stale`` says why they are not this model's
-    when it was trained without evaluation (else None)."""
-    from topictag.artifact import read_metrics
-    from topictag.card import EVALUATION_TITLES, stale_note
+    when it was trained without evaluation (else None). Figures not as training wrote them
+    are left out (``figures_problem`` says why), with one line through ``warn``."""
+    from topictag.artifact import METRICS, read_metrics
+    from topictag.card import EVALUATION_TITLES, figures_problem, figures_warning, stale_note
 
     metrics = read_metrics(model_dir)
-    evaluation = metrics.get("evaluation", {}).get("leave_one_article_out")
+    problem = figures_problem(metrics)
+    if problem:
+        (warn or _stderr)(figures_warning(Path(model_dir) / METRICS, problem))
+    evaluation = None if problem else metrics.get("evaluation", {}).get("leave_one_article_out")
     summary = None
     if evaluation:
         summary = {
@@ -506,6 +510,7 @@ def model_summary(model_dir: Path, tagger) -> dict:
         "topics": list(tagger.topics),
         "thresholds": dict(zip(tagger.topics, tagger.thresholds)),
         "evaluation": summary,
+        "figures_problem": problem,
     }
 
 
@@ -571,7 +576,7 @@ def corpus_trends(
     figures = {
         "corpus": _corpus_summary(source, counts),
         "dates": _dates_summary(source, counts),
-        "model": model_summary(model_dir, tagger),
+        "model": model_summary(model_dir, tagger, say),
         "by": by,
         "periods": [
             {

@@ -388,6 +388,11 @@ def _header(figures: dict, order: dict[str, int]) -> str:
         )
         if evaluation.get("stale"):
             measured = f"<b>{html_text(evaluation['stale'])}</b> {measured}"
+    elif model.get("figures_problem"):
+        measured = (
+            f"The model's metrics.json is not as training wrote it "
+            f"({html_text(model['figures_problem'])}): its figures are left out."
+        )
     else:
         measured = "The model's metrics.json has no evaluation on real text."
     table = (
