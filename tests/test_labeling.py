@@ -433,6 +433,38 @@ def test_cli_label_reads_lines_when_stdin_is_not_a_terminal(dirs, use_model):
     assert CliRunner().invoke(app, ["label", "--help"]).exit_code == 0
 
 
+@pytest.mark.parametrize(
+    ("file", "name"), [("authored.jsonl", "authored-oil-a01"), ("dev.jsonl", "dev-a001")]
+)
+def test_an_article_named_as_an_article_of_a_label_file_is_refused(dirs, use_model, file, name):
+    """Training would take that article's rows for paragraphs of the new seed and fail."""
+    labels, seeds, _ = dirs
+    row = {"id": f"{name}-0001", "article": name, "text": "Oil.", "labels": ["oil"]}
+    (labels / file).write_text(json.dumps(row) + "\n", encoding="utf-8")
+    article = labels.parent / "incoming" / f"{name}.txt"
+    article.write_text("Gas flows rose.\n\nTalks in Baku.\n", encoding="utf-8")
+    before = {p: p.read_bytes() for d in (labels, seeds) for p in d.iterdir()}
+    args = ["label", str(article), "--labels", str(labels), "--seeds", str(seeds)]
+    result = CliRunner().invoke(app, [*args, "--order", "document"], input="\nq\n")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {article}: {name!r} is already an article of {labels / file}:1 (id "
+        f"'{name}-0001'); rename your article to label it\n"
+    )
+    assert {p: p.read_bytes() for d in (labels, seeds) for p in d.iterdir()} == before
+
+
+def test_a_seed_article_can_still_be_labelled_further(dirs, model_dir):
+    labels, seeds, _ = dirs
+    seed = sorted(seeds.glob("*.txt"))[0]
+    article = labels.parent / "incoming" / seed.name  # the same text, from elsewhere
+    shutil.copy(seed, article)
+    for path in (seed, article):
+        screens = []
+        label_article(path, labels, seeds, model_dir, keys=keys("q"), out=screens.append)
+        assert screens[0].startswith("all ") and "have labels" in screens[0]
+
+
 def test_labelled_article_joins_training_and_its_evaluation(dirs, model_dir, tmp_path, seed_rows):
     from topictag.training import train
 

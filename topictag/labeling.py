@@ -23,7 +23,7 @@ import os
 import stat
 import sys
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,17 +142,38 @@ def current_rows(labels_dir: Path) -> dict[str, tuple[Path, dict]]:
     """Every training row of ``labels_dir`` by id, corrections applied: id -> (file, row).
     The development set is left out: a review never sees it."""
     out: dict[str, tuple[Path, dict]] = {}
+    for path, _, row in _rows_on_file(labels_dir, with_dev=False):
+        out.setdefault(str(row["id"]), (path, row))
+    return out
+
+
+def _rows_on_file(labels_dir: Path, with_dev: bool) -> Iterator[tuple[Path, int, dict]]:
+    """(file, line, row) of every row of the label files in ``labels_dir`` (the development
+    set too if ``with_dev``), corrections applied; empty files are skipped."""
     for path in sorted(Path(labels_dir).glob("*.jsonl")):
-        if path.name == DEV_FILE:
+        if path.name == DEV_FILE and not with_dev:
             continue
         try:
             if not read_regular(path).strip():
                 continue
         except ValueError as exc:  # a FIFO, a device
             raise LabelError(f"{path}: {exc}") from None
-        for _, row in latest_rows(scan_jsonl(path, ("id", "article", "text", "labels"))):
-            out.setdefault(str(row["id"]), (path, row))
-    return out
+        for number, row in latest_rows(scan_jsonl(path, ("id", "article", "text", "labels"))):
+            yield path, number, row
+
+
+def check_new_article(article: Path, labels_dir: Path) -> None:
+    """Refuse a new seed article whose name (its file's stem) is already an ``article`` of a
+    label file, the development set included: training would take that article's rows for
+    paragraphs of this file and fail. Called only for an article not yet in the seeds, so
+    labelling a seed article further still works."""
+    name = Path(article).stem
+    for path, number, row in _rows_on_file(labels_dir, with_dev=True):
+        if str(row["article"]) == name:
+            raise InputError(
+                f"{article}: {name!r} is already an article of {path}:{number} (id "
+                f"{row['id']!r}); rename your article to label it"
+            )
 
 
 def answers_on_file(
@@ -620,10 +641,13 @@ def label_article(
     """Label the paragraphs of ``article`` that have no row yet, appending each answer to
     ``labels_dir/seeds.jsonl``. The article is copied into ``seeds_dir`` first; a copy this
     call made is removed again when the session ends with no row of the article (quit at
-    once, Ctrl-C, an error), so trying the command leaves the seeds as they were."""
+    once, Ctrl-C, an error), so trying the command leaves the seeds as they were. A new article
+    named as an article of a label file is refused (:func:`check_new_article`)."""
     labels_path, seeds_path = defaults.labels_dir(labels_dir), defaults.seeds_dir(seeds_dir)
     load_topics(labels_path)  # no labels there: say so before anything is copied or made
     new_copy = not _seed_bytes(seed_path(Path(article), seeds_path))
+    if new_copy:
+        check_new_article(Path(article), labels_path)
     seed = copy_article(Path(article), seeds_path)
     try:
         return _label_session(seed, labels_path, model, order, new_topics, keys, out)
