@@ -186,16 +186,54 @@ def test_a_correction_replaces_the_labels_of_its_row_in_place(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "second",
+    ("second", "problem"),
     [
-        row(1, "Other text.", ["gas"], supersedes=True),  # a different text is another row
-        row(1, "Gas flows.", ["gas"]),  # without "supersedes": true it is a mistake
-        row(1, "Gas flows.", ["gas"], article="elsewhere", supersedes=True),
+        (row(1, "Gas flows.", ["gas"]), "duplicate id, first at mine.jsonl:1 (to correct a row's "
+         'labels, append it again with "supersedes": true)'),
+        (row(1, "Other text.", ["gas"], supersedes=True), "supersedes mine.jsonl:1 but its text "
+         "differs; a correction changes only the labels"),
+        (row(1, "Gas.", ["gas"], article="elsewhere", supersedes=True), "supersedes "
+         "mine.jsonl:1 but its article and text differ; a correction changes only the labels"),
     ],
-)
-def test_a_duplicate_id_that_is_not_a_correction_is_still_an_error(tmp_path, second):
-    with pytest.raises(LabelError, match=r"mine\.jsonl:2 \(id 'r1'\): duplicate id"):
+)  # fmt: skip
+def test_a_duplicate_id_that_is_not_a_correction_is_still_an_error(tmp_path, second, problem):
+    """A row with "supersedes" is told what differs, not to add the flag it has."""
+    with pytest.raises(LabelError) as raised:
         load(tmp_path, [row(1, "Gas flows.", ["oil"]), second])
+    assert str(raised.value) == f"{tmp_path / 'mine.jsonl'}:2 (id 'r1'): {problem}"
+
+
+def test_a_correction_of_no_earlier_row_is_an_error_naming_its_line(tmp_path):
+    """Most often a typo in the id: the row would otherwise be trained on as a new paragraph."""
+    with pytest.raises(LabelError) as raised:
+        load(
+            tmp_path,
+            [row(1, "Gas flows.", ["oil"]), row(2, "Gas flows.", ["gas"], supersedes=True)],
+        )
+    assert str(raised.value) == (
+        f"{tmp_path / 'mine.jsonl'}:2: supersedes no earlier row with id 'r2' (a correction "
+        "follows the row it corrects, in the same file)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rows", "problem"),
+    [
+        ([row(1, "a"), row(1, "b", supersedes=True)], "2 (id 'r1'): supersedes line 1 but its "
+         "text differs; a correction changes only the labels"),
+        ([row(1, "a"), row(1, "b")], "2 (id 'r1'): duplicate id, first at line 1 (to correct"),
+        ([row(1, "a"), row(2, "a", supersedes=True)], "2: supersedes no earlier row with id 'r2'"),
+        ([{"text": "a", "labels": [], "supersedes": True}], '1: "supersedes": true but no id'),
+    ],
+)  # fmt: skip
+def test_a_file_read_on_its_own_says_the_same_of_its_corrections(tmp_path, rows, problem):
+    """``evaluate`` and the development set check a file alone (:func:`check_unique_ids`)."""
+    from topictag.labels import check_unique_ids, latest_rows, scan_jsonl
+
+    path = write_jsonl(tmp_path / "rows.jsonl", rows)
+    with pytest.raises(LabelError) as raised:
+        check_unique_ids(path, latest_rows(scan_jsonl(path, ("text", "labels"))))
+    assert str(raised.value).startswith(f"{path}:{problem}")
 
 
 def test_a_correction_must_follow_its_row_in_the_same_file(tmp_path):

@@ -224,12 +224,45 @@ SUPERSEDES = "supersedes"
 HINT = f' (to correct a row\'s labels, append it again with "{SUPERSEDES}": true)'
 
 
+#: What a correction repeats as it is: it changes only the labels.
+CORRECTED_ROW = ("article", "paragraph", "text")
+
+
 def is_correction(row: dict, earlier: dict | None) -> bool:
     """Whether ``row`` corrects ``earlier`` (the first row with its id in the same file)."""
+    return earlier is not None and row.get(SUPERSEDES) is True and not _changed(row, earlier)
+
+
+def _changed(row: dict, earlier: dict) -> list[str]:
+    return [k for k in CORRECTED_ROW if row.get(k) != earlier.get(k)]
+
+
+def duplicate_problem(row: dict, first: str, earlier: dict | None) -> str:
+    """Why ``row``, whose id the row at ``first`` has already, is not a correction of it, and
+    what to do; ``earlier`` is that row when it is in the same file (None: in another)."""
+    if row.get(SUPERSEDES) is not True:
+        return f"duplicate id, first at {first}{HINT}"
+    if earlier is None:
+        return (
+            f"duplicate id, first at {first} (a correction goes in the file of the row it "
+            f"corrects, {first})"
+        )
+    changed = _changed(row, earlier)
+    differ = "differ" if len(changed) > 1 else "differs"
     return (
-        earlier is not None
-        and row.get(SUPERSEDES) is True
-        and all(row.get(k) == earlier.get(k) for k in ("article", "paragraph", "text"))
+        f"supersedes {first} but its {' and '.join(changed)} {differ}; a correction changes "
+        "only the labels"
+    )
+
+
+def orphan_problem(row: dict) -> str:
+    """The problem of a correction (``"supersedes": true``) with no earlier row of its id in
+    its file: a typo in the id, most often."""
+    if row.get("id") is None:
+        return f'"{SUPERSEDES}": true but no id: it corrects no row'
+    return (
+        f"{SUPERSEDES} no earlier row with id {row['id']!r} (a correction follows the row it "
+        "corrects, in the same file)"
     )
 
 
@@ -249,18 +282,20 @@ def latest_rows(rows: Iterable[tuple[int, dict]]) -> list[tuple[int, dict]]:
 
 def check_unique_ids(path: Path, rows: Iterable[tuple[int, dict]]) -> None:
     """Raise if two of ``rows`` (corrections applied, :func:`latest_rows`) share an id: each
-    would be counted, or trained on, as a paragraph of its own."""
-    first: dict[str, int] = {}
+    would be counted, or trained on, as a paragraph of its own; or if a correction is left,
+    one that corrects no earlier row."""
+    first: dict[str, tuple[int, dict]] = {}
     for number, row in rows:
-        if row.get("id") is None:
-            continue
-        key = str(row["id"])
+        key = None if row.get("id") is None else str(row["id"])
+        where = f"{path}:{number}" + ("" if key is None else f" (id {row['id']!r})")
         if key in first:
-            raise LabelError(
-                f"{path}:{number} (id {row['id']!r}): duplicate id, first at line "
-                f"{first[key]}{HINT}"
-            )
-        first[key] = number
+            earlier_number, earlier = first[key]
+            problem = duplicate_problem(row, f"line {earlier_number}", earlier)
+            raise LabelError(f"{where}: {problem}")
+        if row.get(SUPERSEDES) is True:
+            raise LabelError(f"{path}:{number}: {orphan_problem(row)}")
+        if key is not None:
+            first[key] = (number, row)
 
 
 def label_files(labels_dir: Path) -> list[Path]:
@@ -316,15 +351,15 @@ def load_labels(
                     f"{DEV_FILE}, never in a training file"
                 )
             if row_id in seen_ids:
-                if not is_correction(row, in_file.get(row_id, (0, None))[1]):
-                    first = seen_ids[row_id]
-                    hint = HINT
-                    if row.get(SUPERSEDES) is True and row_id not in in_file:
-                        hint = f" (a correction goes in the file of the row it corrects, {first})"
-                    raise LabelError(f"{where}: duplicate id, first at {first}{hint}")
+                earlier = in_file.get(row_id, (0, None))[1]
+                if not is_correction(row, earlier):
+                    problem = duplicate_problem(row, seen_ids[row_id], earlier)
+                    raise LabelError(f"{where}: {problem}")
                 latest[row_id] = position
                 final[row_id] = (where, sorted(set(row["labels"])))
                 continue
+            if row.get(SUPERSEDES) is True:
+                raise LabelError(f"{path}:{number}: {orphan_problem(row)}")
             seen_ids[row_id] = f"{path.name}:{number}"
             in_file[row_id] = (position, row)
             latest[row_id] = position
