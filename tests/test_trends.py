@@ -726,6 +726,20 @@ def test_a_png_directory_that_cannot_be_made_fails_before_the_corpus_is_read(
         assert not out.exists()
 
 
+def test_an_empty_png_path_is_refused_not_taken_for_the_working_directory(
+    corpora, tmp_path, monkeypatch
+):
+    """``--png "$UNSET"`` wrote counts.png and the others over the user's own files here."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "counts.png").write_bytes(b"the user's own")
+    result = run(str(corpora["jsonl"]), "-f", "json", "-o", "r.json", "--png", "")
+    assert result.exit_code == 2
+    assert result.stderr == "error: an empty argument for --png (an unset shell variable?)\n"
+    assert len(result.stderr.splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["counts.png"]
+    assert (tmp_path / "counts.png").read_bytes() == b"the user's own"
+
+
 def test_no_text_column_still_gives_counts(tmp_path, generated, tagger):
     rows, _ = generated
     path = write_jsonl(
