@@ -13,9 +13,12 @@ import pytest
 from topictag import files
 from topictag.files import (
     cannot_write,
+    make_dirs,
     read_regular,
+    remove_made,
     remove_stale,
     temp_name,
+    try_making,
     write_atomic,
     write_atomic_set,
 )
@@ -97,6 +100,31 @@ def test_a_set_of_files_is_written_whole_or_left_as_it_was(tmp_path, monkeypatch
     write_atomic_set({path: b"new " + path.name.encode() for path in paths})
     assert [path.read_bytes() for path in paths] == [b"new " + p.name.encode() for p in paths]
     assert sorted(os.listdir(tmp_path)) == ["a.png", "b.png", "c.png", "d.png"]
+
+
+def test_directories_made_for_a_run_are_taken_back_if_still_empty(tmp_path):
+    made = make_dirs(tmp_path / "a" / "b" / "c")
+    assert made == [tmp_path / "a" / "b" / "c", tmp_path / "a" / "b", tmp_path / "a"]
+    assert make_dirs(tmp_path / "a" / "b") == []  # there already: nothing to take back
+    (tmp_path / "a" / "b" / "theirs.txt").write_text("x")
+    remove_made(made)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b", "theirs.txt"]
+
+
+def test_a_directory_that_cannot_be_made_leaves_none_of_its_parents(tmp_path, monkeypatch):
+    real = os.mkdir
+
+    def read_only_below_a(path, *args):
+        if os.path.basename(path) != "a":
+            raise OSError(errno.EROFS, "Read-only file system", path)
+        real(path, *args)
+
+    monkeypatch.setattr(os, "mkdir", read_only_below_a)
+    with pytest.raises(OSError, match="Read-only"):
+        make_dirs(tmp_path / "a" / "b")
+    with pytest.raises(OSError, match="Read-only"):
+        try_making(tmp_path / "x" / "y")
+    assert os.listdir(tmp_path) == []
 
 
 def dead_pid() -> int:

@@ -740,6 +740,28 @@ def test_an_empty_png_path_is_refused_not_taken_for_the_working_directory(
     assert (tmp_path / "counts.png").read_bytes() == b"the user's own"
 
 
+def test_a_read_only_file_system_is_named_as_a_failed_output_names_it(
+    corpora, tmp_path, monkeypatch
+):
+    import errno
+
+    from topictag import files
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    out, charts = tmp_path / "r.json", tmp_path / "charts"
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "mkdir", read_only)
+        result = run(str(corpora["jsonl"]), "-f", "json", "-o", str(out), "--png", str(charts))
+    assert result.exit_code == 1
+    assert result.stderr == f"error: --png {charts}: cannot write (Read-only file system)\n"
+    monkeypatch.setattr(files, "write_all", read_only)
+    result = run(str(corpora["jsonl"]), "--sample", "0", "-f", "json", "-o", str(out))
+    assert result.stderr.endswith(f"error: {out}: cannot write (Read-only file system)\n")
+    assert os.listdir(tmp_path) == []
+
+
 def test_no_text_column_still_gives_counts(tmp_path, generated, tagger):
     rows, _ = generated
     path = write_jsonl(

@@ -332,3 +332,26 @@ def test_the_header_shows_the_figures_whole_or_leaves_them_out(figures, metrics)
         summary = model_summary(Path(model), tagger, warn=lambda m: None)
     header = _header({**figures, "model": summary}, {t: i for i, t in enumerate(TOPICS)})
     assert ("its figures are left out" in header) == (figures_problem(metrics) is not None)
+
+
+def test_charts_on_a_full_disk_leave_no_directory_the_write_made(figures, tmp_path, monkeypatch):
+    import errno
+
+    from topictag import files
+    from topictag.errors import WriteError
+    from topictag.trends_page import write_pngs
+
+    def full_disk(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_all", full_disk)
+    charts = tmp_path / "new" / "charts"
+    with pytest.raises(WriteError, match=r"charts: cannot write \(No space left on device\)"):
+        write_pngs(figures, charts)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()  # there before: stays, as it was
+    with pytest.raises(WriteError):
+        write_pngs(figures, tmp_path / "kept")
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"] and not any(
+        (tmp_path / "kept").iterdir()
+    )

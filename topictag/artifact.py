@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from topictag.errors import ModelError, WriteError
-from topictag.files import cannot_write, read_regular, remove_stale, temp_name
+from topictag.files import cannot_write, read_regular, remove_stale, temp_name, try_making
 
 PIPELINE = "pipeline.joblib"
 PORTABLE_JSON = "portable.json"
@@ -255,13 +255,8 @@ def check_writable(model_dir: str | os.PathLike) -> Path:
             f"{model_dir}: a mount point, which the model cannot replace (it is swapped in by "
             f"renaming); give a directory inside it, e.g. --model {Path(model_dir) / 'model'}"
         )
-    parent = target.parent
-    while not parent.exists() and parent != parent.parent:  # training makes the rest
-        parent = parent.parent
-    trial = temp_name(parent / target.name)
     try:
-        trial.mkdir(0o755)
-        trial.rmdir()
+        try_making(target)  # in its nearest existing parent: training makes the rest
     except OSError as exc:
         raise WriteError(f"{cannot_write(model_dir, exc)}; nothing was trained") from None
     return target

@@ -283,18 +283,24 @@ def _wrong_suffix(output: Path, fmt: ReportFormat) -> str | None:
     return f"{output}: --format {fmt.value} writes {fmt.value.upper()}; name it {wanted[0]}{hint}"
 
 
-def _unmakeable_directory(path: Path) -> str | None:
-    """Why ``path`` cannot be (or be made) a directory to write in, or None: checked before a
-    long run, which would otherwise end without its output."""
+def _unmakeable_directory(path: Path, option: str) -> str | None:
+    """Why ``path``, given as ``option``, cannot be (or be made) a directory to write in, or
+    None: checked before a long run, which would otherwise end without its output. A write
+    refused (a read-only file system) is said as a failed ``--output`` says it."""
+    from topictag.files import cannot_write, try_making
+
+    name = f"{option} {path}"
     if path.exists():
-        return None if path.is_dir() else "exists and is not a directory"
+        return None if path.is_dir() else f"{name}: exists and is not a directory"
     parent = path.parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        return f"{parent} is not a directory"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"cannot create it in {parent} (permission denied)"
+        return f"{name}: {parent} is not a directory"
+    try:
+        try_making(path)
+    except OSError as exc:
+        return cannot_write(name, exc)
     return None
 
 
@@ -1004,8 +1010,8 @@ def report(
         raise _fail(f"{output}: no such directory: {output.parent}")
     if to_file and (problem := not_replaceable(output)):
         raise _fail(f"{output}: {problem}; give a file, or no --output for stdout")
-    if png is not None and (problem := _unmakeable_directory(png)):
-        raise _fail(f"--png {png}: {problem}")
+    if png is not None and (problem := _unmakeable_directory(png, "--png")):
+        raise _fail(problem)
     figures = corpus_trends(
         tagged,
         date_field=date_field,

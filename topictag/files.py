@@ -184,6 +184,51 @@ def write_atomic_set(contents: dict[Path, bytes], mode: int = 0o644) -> None:
         fsync_dir(directory)
 
 
+def try_making(path: Path) -> None:
+    """Make and remove a directory named after ``path`` (:func:`temp_name`) in its nearest
+    existing parent: the ``OSError`` a write there would meet (a read-only file system, no
+    permission), before a long run rather than at its end."""
+    parent = Path(path).parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    trial = temp_name(parent / Path(path).name)
+    trial.mkdir(0o755)
+    trial.rmdir()
+
+
+def make_dirs(path: Path) -> list[Path]:
+    """Make the directory ``path`` and its missing parents, as ``mkdir -p``; returns those it
+    made, innermost first, for :func:`remove_made` to take back if the run fails. On an
+    ``OSError`` none is left."""
+    missing = []
+    path = Path(path)
+    while not (path.exists() or path.is_symlink()) and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    made: list[Path] = []
+    try:
+        for directory in reversed(missing):
+            try:
+                directory.mkdir(0o755)
+            except FileExistsError:  # made meanwhile by another run: not ours to remove
+                if not directory.is_dir():
+                    raise
+                continue
+            made.insert(0, directory)
+    except BaseException:
+        remove_made(made)
+        raise
+    return made
+
+
+def remove_made(made: list[Path]) -> None:
+    """Remove the directories :func:`make_dirs` made, innermost first: those left empty (a file
+    put there meanwhile by someone else stays, and so does its directory)."""
+    for directory in made:
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
 def fsync_dir(directory: Path) -> None:
     """Make a rename or a new file in ``directory`` durable (where the system allows it)."""
     try:

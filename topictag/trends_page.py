@@ -296,20 +296,22 @@ def _layout_warnings_quiet():
 
 def write_pngs(figures: dict, directory: str | Path) -> list[Path]:
     """Each chart as ``DIRECTORY/NAME.png`` (the directory is made if needed): every chart is
-    written or none is, so a full disk leaves the charts of the last report, not a mix."""
+    written or none is, so a full disk leaves the charts of the last report, not a mix, and
+    no directory this call made."""
     from topictag.errors import WriteError
-    from topictag.files import cannot_write, write_atomic_set
+    from topictag.files import cannot_write, make_dirs, remove_made, write_atomic_set
 
     directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WriteError(cannot_write(directory, exc)) from None
     contents = {directory / f"{name}.png": png(fig) for name, fig in charts(figures).items()}
+    made: list[Path] = []
     try:
+        made = make_dirs(directory)
         write_atomic_set(contents)
-    except OSError as exc:
-        raise WriteError(cannot_write(directory, exc)) from None
+    except BaseException as exc:
+        remove_made(made)
+        if isinstance(exc, OSError):
+            raise WriteError(cannot_write(directory, exc)) from None
+        raise
     return list(contents)
 
 
