@@ -254,3 +254,26 @@ def test_figures_are_shown_whole_or_their_problem_named(metrics):
 
     if figures_problem(metrics) is None:
         assert _metrics_lines(metrics)
+
+
+def test_stale_figures_of_another_topic_set_say_so():
+    """After ``train --no-evaluate`` on a changed topics.toml, the kept table lacks the new
+    topic's column: the note says the topics differ, not only the data."""
+    from topictag.card import stale_note
+
+    metrics = measured()
+    assert stale_note(metrics).startswith(
+        "Stale figures: measured by an earlier training on other training data (cd) with "
+    )
+    metrics["topics"] = ["gas", "oil", "shipping"]
+    assert stale_note(metrics).startswith(
+        "Stale figures: measured by an earlier training on other training data (cd) and another "
+        "topic set (none for shipping, new in this model), with parameters {'C': 8.0}, not on "
+        "this model"
+    )
+    metrics["topics"] = ["gas"]
+    assert "another topic set (oil no longer a topic)," in stale_note(metrics)
+    metrics["topics"] = ["gas", "LNG"]
+    assert "(none for LNG, new in this model; oil no longer a topic)" in stale_note(metrics)
+    metrics["data"]["sha256"] = "cd"
+    assert "on the same training data and another topic set" in stale_note(metrics)

@@ -30,12 +30,33 @@ def stale_note(metrics: dict) -> str | None:
         return None
     measured = stale.get("data_sha256") or "?"
     same = measured == metrics.get("data", {}).get("sha256")
+    on = "the same training data" if same else f"other training data ({measured[:12]})"
+    change = topic_change(measured_topics(metrics.get("evaluation", {})), metrics["topics"])
     return (
-        "Stale figures: measured by an earlier training "
-        + ("on the same training data" if same else f"on other training data ({measured[:12]})")
+        f"Stale figures: measured by an earlier training on {on}"
+        + (f" and another topic set ({change})," if change else "")
         + f" with parameters {stale.get('params')}, not on this model, which was trained "
         "without evaluation; retrain without --no-evaluate to measure it."
     )
+
+
+def measured_topics(evaluation: dict) -> list[str]:
+    """The topics ``evaluation``'s figures were measured on: the columns of its summary."""
+    rows = _summary_rows(evaluation)
+    return list(_f1s(rows[0][1])) if rows else []
+
+
+def topic_change(measured: Sequence[str], topics: Sequence[str]) -> str | None:
+    """How the topics of a model differ from those its (stale) figures were measured on, or
+    None when they are the same set (or there are no figures)."""
+    if not measured:
+        return None
+    new = [t for t in topics if t not in measured]
+    gone = [t for t in measured if t not in topics]
+    parts = [f"none for {', '.join(new)}, new in this model"] if new else []
+    if gone:
+        parts.append(f"{', '.join(gone)} no longer {'a topic' if len(gone) == 1 else 'topics'}")
+    return "; ".join(parts) or None
 
 
 def figures_warning(path: str | Path, problem: str) -> str:
@@ -63,6 +84,9 @@ def _figures_problems(metrics: dict) -> Iterator[str]:
         yield _wrong("data.sha256", data["sha256"], "a checksum")
     if "params" not in metrics:
         yield "params is missing"
+    topics = metrics.get("topics")
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        yield _wrong("topics", topics, "a list of names")
     stale = metrics.get("evaluation_stale")
     if stale is not None and not isinstance(stale, dict):
         yield _wrong("evaluation_stale", stale, "an object")
@@ -242,14 +266,20 @@ ABLATION_TITLES = {
 }
 
 
-def summary_table(evaluation: dict) -> str:
-    """One line per evaluation, ablation and baseline: macro F1, micro F1, each topic's F1."""
+def _summary_rows(evaluation: dict) -> list[tuple[str, dict]]:
+    """(title, result) of every evaluation, ablation and baseline, in the summary's order."""
     rows = [(title, evaluation[k]) for k, title in EVALUATION_TITLES.items() if k in evaluation]
     for name, what in ABLATION_TITLES.items():
         for key, result in evaluation.get(name, {}).items():
             rows.append((f"{EVALUATION_TITLES.get(key, key)}, {what}", result))
     for name, result in evaluation.get("baselines", {}).items():
         rows.append((f"baseline: {name.replace('_', ' ')}", result))
+    return rows
+
+
+def summary_table(evaluation: dict) -> str:
+    """One line per evaluation, ablation and baseline: macro F1, micro F1, each topic's F1."""
+    rows = _summary_rows(evaluation)
     note = evaluation.get("not_measured")
     if not rows:
         return f"(no evaluation: {note})" if note else "(no evaluation)"
