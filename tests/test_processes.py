@@ -119,39 +119,42 @@ def test_kill_9_during_batch_tagging_takes_the_workers_with_it(tmp_path, big_cor
     assert temporaries(tmp_path) == [] and target.exists()
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.04, 0.12], ids=["at once", "soon", "later"])
-def test_sigterm_during_batch_tagging_cleans_up_like_ctrl_c(tmp_path, big_corpus, model_dir, delay):
-    """At any moment (a worker being started, chunks in flight) the run ends with one line:
-    no traceback from a half-started worker or from the pool's exit hook."""
-    target = tmp_path / "out.jsonl"
-    args = ["tag", "--input", str(big_corpus), "--output", str(target), "--num-proc", "2"]
-    with running([*args, "--model", str(model_dir)]) as process:
-        wait_for(lambda: temporaries(tmp_path), 30)
-        time.sleep(delay)
-        workers = children(process.pid)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 143
-        assert process.stderr.read().decode().strip() == "error: terminated"
-        assert wait_for(lambda: not alive(workers), 20), "workers outlived their parent"
-    assert temporaries(tmp_path) == [] and not target.exists()
+def _sigterm(pid: int) -> None:
+    os.kill(pid, signal.SIGTERM)
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.1], ids=["at once", "later"])
-def test_a_terminal_closed_under_batch_tagging_cleans_up_like_ctrl_c(
-    tmp_path, big_corpus, model_dir, delay
+def _hang_up(pid: int) -> None:
+    """What a terminal does when it closes: SIGHUP to every process of its group."""
+    os.killpg(pid, signal.SIGHUP)
+
+
+@pytest.mark.parametrize(
+    "send, code, message, delay",
+    [
+        (_sigterm, 143, "terminated", 0.0),
+        (_sigterm, 143, "terminated", 0.04),
+        (_sigterm, 143, "terminated", 0.12),
+        (_hang_up, 129, "hung up", 0.0),
+        (_hang_up, 129, "hung up", 0.1),
+    ],
+    ids=["SIGTERM at once", "SIGTERM soon", "SIGTERM later", "SIGHUP at once", "SIGHUP later"],
+)
+def test_sigterm_or_a_closed_terminal_during_batch_tagging_cleans_up_like_ctrl_c(
+    tmp_path, big_corpus, model_dir, send, code, message, delay
 ):
-    """SIGHUP, sent to the whole process group when its terminal closes, ends the run as
-    SIGTERM does (exit 128 + 1), where it killed the parent outright and left its temporary
-    file and a leaked-semaphore warning."""
+    """At any moment (a worker being started, chunks in flight) the run ends with one line
+    and exit code 128 + the signal: no traceback from a half-started worker or from the
+    pool's exit hook. SIGHUP killed the parent outright, leaving its temporary file, and
+    the resource tracker with it (a leaked-semaphore warning)."""
     target = tmp_path / "out.jsonl"
     args = ["tag", "--input", str(big_corpus), "--output", str(target), "--num-proc", "2"]
     with running([*args, "--model", str(model_dir)]) as process:
         wait_for(lambda: temporaries(tmp_path), 30)
         time.sleep(delay)
         workers = children(process.pid)
-        os.killpg(process.pid, signal.SIGHUP)
-        assert process.wait(30) == 129
-        assert process.stderr.read().decode().strip() == "error: hung up"
+        send(process.pid)
+        assert process.wait(30) == code
+        assert process.stderr.read().decode().strip() == f"error: {message}"
         assert wait_for(lambda: not alive(workers), 20), "workers outlived their parent"
     assert temporaries(tmp_path) == [] and not target.exists()
 
