@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from topictag.defaults import MAX_PARAGRAPH_CHARS
@@ -55,8 +56,11 @@ def has_text(chunk: str) -> bool:
     A line of only those is blank: a page that separates its paragraphs with a zero-width
     space must not join them, nor give a paragraph with nothing to tag."""
     stripped = chunk.strip()
-    if not stripped or stripped.isascii():
-        return bool(stripped)
+    if not stripped:
+        return False
+    first = stripped[0]
+    if first < "\x80" or unicodedata.category(first) != "Cf":  # nearly every line: at once
+        return True
     return bool(without_format_characters(stripped).strip())
 
 
