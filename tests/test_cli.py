@@ -438,3 +438,11 @@ def test_a_report_page_is_written_exactly_as_made(runner, monkeypatch, tmp_path)
     result = runner.invoke(app, ["report", str(corpus), "--sample", "0"])
     assert result.exit_code == 0, result.output
     assert result.stdout == page
+
+
+def test_stdin_is_named_alike_in_the_table_and_the_messages_and_kept_as_dash_in_json(runner):
+    table = runner.invoke(app, ["tag", "-"], input="")
+    assert table.stdout.startswith("<stdin>  (0 paragraphs)")
+    assert table.stderr == "warning: <stdin>: no text to tag\n"
+    data = runner.invoke(app, ["tag", "-", "-f", "json"], input="Gas flows via TANAP.")
+    assert json.loads(data.stdout)["source"] == "-"

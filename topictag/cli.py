@@ -516,7 +516,7 @@ def tag(
         },
     )
     fmt = fmt or Format.table
-    from topictag.inputs import check_encoding, read_inputs
+    from topictag.inputs import check_encoding, read_inputs, shown_source
     from topictag.render import article_table
     from topictag.tagger import load_model
 
@@ -545,14 +545,13 @@ def tag(
                 max_paragraphs=defaults.MAX_ARTICLE_PARAGRAPHS,
             )
         except InputError as exc:
-            where = "<stdin>" if item.source == "-" else item.source
-            typer.echo(f"error: {one_line(f'{where}: {exc}')}", err=True)
+            typer.echo(f"error: {one_line(f'{shown_source(item.source)}: {exc}')}", err=True)
             failed += 1
             continue
         if not result.paragraphs:
-            typer.echo(f"warning: {one_line(item.source)}: no text to tag", err=True)
+            typer.echo(f"warning: {one_line(shown_source(item.source))}: no text to tag", err=True)
         for warning in result.warnings:
-            typer.echo(f"warning: {one_line(f'{item.source}: {warning}')}", err=True)
+            typer.echo(f"warning: {one_line(f'{shown_source(item.source)}: {warning}')}", err=True)
         if fmt is Format.table:
             typer.echo(article_table(result, thresholds, paragraphs or explain) + "\n")
         elif fmt is Format.jsonl:

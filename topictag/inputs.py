@@ -172,6 +172,11 @@ def _looks_binary(sample: bytes) -> bool:
     return control > max(8, len(sample) // 20)
 
 
+def shown_source(source: str) -> str:
+    """How a message or a table names an input: ``<stdin>`` for ``-`` (results keep ``-``)."""
+    return "<stdin>" if source == "-" else source
+
+
 def _as_article(source: str, text: str, warnings: list[str], html: bool) -> Article:
     """The article of a text; HTML (``html``: by the file's suffix, or by its start) turned
     into the text of its main content. A ``.html`` file without a single tag is plain text
@@ -179,7 +184,7 @@ def _as_article(source: str, text: str, warnings: list[str], html: bool) -> Arti
     html = html and _TAG.search(text[:65536]) is not None
     if html or looks_like_html(text):
         if too_large_for_main_text(text):
-            warnings.append(f"{'<stdin>' if source == '-' else source}: {TOO_LARGE_FOR_MAIN_TEXT}")
+            warnings.append(f"{shown_source(source)}: {TOO_LARGE_FOR_MAIN_TEXT}")
         elif not has_main_text_extractor():
             warnings.append(NO_MAIN_TEXT_EXTRACTOR)
         text = html_to_text(text)

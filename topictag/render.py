@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from topictag.errors import counted, one_line
+from topictag.inputs import shown_source
 from topictag.tagger import SCORE_DIGITS, ArticleResult
 
 
@@ -34,7 +35,7 @@ def article_table(
     and under them the evidence of each topic when the result was explained (its terms are
     words of the text, so escaped as its preview is)."""
     n = len(result.paragraphs)
-    lines = [f"{one_line(str(result.source))}  ({counted(n, 'paragraph')})"]
+    lines = [f"{one_line(shown_source(str(result.source)))}  ({counted(n, 'paragraph')})"]
     width = max((len(t) for t in result.scores), default=5)
     lines.append(f"  {'topic':<{width}}  score  threshold  tagged")
     for topic, score in result.scores.items():
