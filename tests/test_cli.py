@@ -446,3 +446,14 @@ def test_stdin_is_named_alike_in_the_table_and_the_messages_and_kept_as_dash_in_
     assert table.stderr == "warning: <stdin>: no text to tag\n"
     data = runner.invoke(app, ["tag", "-", "-f", "json"], input="Gas flows via TANAP.")
     assert json.loads(data.stdout)["source"] == "-"
+
+
+def test_info_shows_an_edited_metrics_file_without_its_control_characters(model_dir, tmp_path):
+    edited = tmp_path / "model"
+    shutil.copytree(model_dir, edited)
+    metrics = json.loads((edited / "metrics.json").read_text())
+    metrics["params"]["note"] = "\x1b]0;pwned\x07\x1b[2J"
+    (edited / "metrics.json").write_text(json.dumps(metrics))
+    result = CliRunner().invoke(app, ["info", "--model", str(edited)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\\x1b]0;pwned" in result.stdout

@@ -752,9 +752,11 @@ def info(
     problem = figures_problem(metrics)
     if problem:
         typer.echo(f"warning: {one_line(figures_warning(path / METRICS, problem))}", err=True)
-    typer.echo("\n".join(head + ([] if problem else _metrics_lines(metrics))))
+    lines = head + ([] if problem else _metrics_lines(metrics))
     if terms:
-        typer.echo(f"\nstrongest features per topic (coefficients):\n{top_terms_table(terms)}")
+        lines += ["", "strongest features per topic (coefficients):", top_terms_table(terms)]
+    # each line as one line: the figures come from a file that may have been edited
+    typer.echo("\n".join(one_line(line) for text in lines for line in text.split("\n")))
 
 
 def _metrics_lines(metrics: dict) -> list[str]:
