@@ -707,6 +707,15 @@ def test_an_output_written_again_keeps_its_permissions(tmp_path, model_dir, out)
     assert [r["text"] for r in read_output(tmp_path / out)] == ["gas pipeline"]
 
 
+def test_a_number_too_long_to_read_is_a_bad_row_not_a_crash(tmp_path, model_dir):
+    source = tmp_path / "c.jsonl"
+    source.write_text('{"text": "gas", "n": ' + "9" * 5000 + '}\n{"text": "oil"}\n')
+    summary = tag_corpus(source, tmp_path / "out.jsonl", on_error="skip", model=model_dir)
+    assert (summary["tagged"], summary["skipped"]) == (1, 1)
+    with pytest.raises(InputError, match="line 1: not valid JSON"):
+        tag_corpus(source, tmp_path / "out.jsonl", model=model_dir)
+
+
 def test_an_output_name_near_the_file_system_limit_is_written(tmp_path, model_dir):
     """The temporary name beside it is longer than the name; it must still fit in 255 bytes."""
     source = write_jsonl(tmp_path / "c.jsonl", [{"text": "gas pipeline"}])

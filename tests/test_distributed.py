@@ -176,6 +176,18 @@ def test_cluster_writes_the_file_local_tagging_writes(
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("target", ["jsonl", "parquet"])
+def test_an_output_written_again_on_the_cluster_keeps_its_permissions(
+    cluster, model_dir, rows, tmp_path, target
+):
+    corpus = write_corpus(tmp_path / "corpus.jsonl", rows)
+    out = tmp_path / f"out.{target}"
+    out.write_text("old")
+    out.chmod(0o600)
+    tag_corpus_distributed(corpus, out, cluster, model=model_dir, blocksize=JSONL_BLOCK, **SMALL)
+    assert out.stat().st_mode & 0o7777 == 0o600
+
+
 def corpus_with_bad_rows(path: Path, rows: list[dict]) -> Path:
     """Good rows with bad ones spread through the file, so through several parts."""
     lines = [json.dumps(r) for r in rows]

@@ -226,6 +226,15 @@ def test_a_replaced_file_keeps_its_permissions_and_a_new_one_gets_the_default(tm
     assert fresh.stat().st_mode & 0o777 == 0o640 & ~_umask()
 
 
+@POSIX
+def test_set_id_bits_are_not_copied_to_the_new_file(tmp_path):
+    old = tmp_path / "out.jsonl"
+    old.write_text("old")
+    old.chmod(0o6755)
+    write_atomic(old, b"new")
+    assert old.stat().st_mode & 0o7777 == 0o755
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -465,6 +465,22 @@ def test_a_seed_article_can_still_be_labelled_further(dirs, model_dir):
         assert screens[0].startswith("all ") and "have labels" in screens[0]
 
 
+def test_a_labelled_article_whose_seed_copy_is_gone_is_labelled_further(dirs, model_dir):
+    """Its paragraphs are the texts of its rows: the same article, not a clash of names."""
+    labels, seeds, _ = dirs
+    seed = sorted(seeds.glob("*.txt"))[0]
+    article = labels.parent / "incoming" / seed.name
+    shutil.move(seed, article)
+    screens = []
+    label_article(article, labels, seeds, model_dir, keys=keys("q"), out=screens.append)
+    assert screens[0].startswith("all ") and "have labels" in screens[0]
+    edited = article.read_text(encoding="utf-8").replace("the", "a", 1)
+    article.write_text(edited, encoding="utf-8")
+    (seeds / seed.name).unlink(missing_ok=True)
+    with pytest.raises(InputError, match="rename your article"):
+        label_article(article, labels, seeds, model_dir, keys=keys("q"), out=screens.append)
+
+
 def test_labelled_article_joins_training_and_its_evaluation(dirs, model_dir, tmp_path, seed_rows):
     from topictag.training import train
 

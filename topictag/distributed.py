@@ -73,6 +73,7 @@ from topictag.errors import InputError, ModelError, TopictagError
 from topictag.files import (
     discard_dir,
     fsync_dir,
+    keep_mode,
     remove_stale,
     temp_name,
     write_path,
@@ -458,6 +459,7 @@ def _join(parts: list[Path], target: Path, fmt: str) -> None:
                 _join_parquet(parts, tmp)
                 with open(tmp, "rb") as fh:
                     os.fsync(fh.fileno())
+            keep_mode(tmp, target)
             os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

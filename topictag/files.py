@@ -132,16 +132,17 @@ def write_path(path: str | os.PathLike) -> Path:
 def keep_mode(new: int | Path, old: Path) -> None:
     """Give the new file (a descriptor or a path) that will be renamed over ``old`` the
     permission bits of ``old``, and its owner where allowed: a rename replaces the file, so a
-    private (0600) output would otherwise come back readable by all. Nothing when ``old`` is
-    not there."""
+    private (0600) output would otherwise come back readable by all. Set-user-ID and
+    set-group-ID bits are not copied (data is not a program). Nothing when ``old`` is not
+    there."""
     try:
         st = os.stat(old)
     except OSError:
         return
-    os.chmod(new, stat.S_IMODE(st.st_mode))
     with contextlib.suppress(OSError):  # only root may give a file away; keep ours then
         if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
             os.chown(new, st.st_uid, st.st_gid)
+    os.chmod(new, stat.S_IMODE(st.st_mode) & 0o777)  # after chown, which clears such bits
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -164,16 +164,36 @@ def _rows_on_file(labels_dir: Path, with_dev: bool) -> Iterator[tuple[Path, int,
 
 def check_new_article(article: Path, labels_dir: Path) -> None:
     """Refuse a new seed article whose name (its file's stem) is already an ``article`` of a
-    label file, the development set included: training would take that article's rows for
-    paragraphs of this file and fail. Called only for an article not yet in the seeds, so
-    labelling a seed article further still works."""
+    label file, the development set included, unless it is that article: training would take
+    those rows for paragraphs of this file and fail. An article whose paragraphs are the
+    texts of its rows (its copy in the seeds lost, or another --seeds) is labelled further."""
     name = Path(article).stem
+    paragraphs: list[str] | None = None
     for path, number, row in _rows_on_file(labels_dir, with_dev=True):
-        if str(row["article"]) == name:
+        if str(row["article"]) != name:
+            continue
+        if paragraphs is None:
+            paragraphs = _paragraph_texts(Path(article))
+        index = row.get("paragraph")
+        same = (
+            isinstance(index, int)
+            and 0 <= index < len(paragraphs)
+            and paragraphs[index] == str(row["text"])
+        )
+        if not same:
             raise InputError(
                 f"{article}: {name!r} is already an article of {path}:{number} (id "
                 f"{row['id']!r}); rename your article to label it"
             )
+
+
+def _paragraph_texts(article: Path) -> list[str]:
+    """The paragraphs of ``article``, or none when it cannot be read as UTF-8 text (copying it
+    then says why)."""
+    try:
+        return [p.text for p in split_paragraphs(article.read_bytes().decode("utf-8"))]
+    except (OSError, ValueError):
+        return []
 
 
 def answers_on_file(

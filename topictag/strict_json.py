@@ -74,13 +74,18 @@ _CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)', re.S)
 def loads(doc: str | bytes):
     """``json.loads(doc)``, but ``NaN``, ``Infinity`` and ``-Infinity`` are refused as the
     invalid JSON they are: a :class:`ConstantError` (a ``json.JSONDecodeError``, so a reader
-    reports it as any malformed line) at the constant's position."""
+    reports it as any malformed line) at the constant's position. A number too long for
+    Python to read is a ``json.JSONDecodeError`` too."""
     if isinstance(doc, bytes | bytearray):
         doc = doc.decode(json.detect_encoding(doc), "surrogatepass")
     if doc.startswith("\ufeff"):
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", doc, 0)
     try:
         return _DECODER.decode(doc)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # a number of over 4,300 digits, which int() refuses to read
+        raise json.JSONDecodeError(str(exc), doc, 0) from None
     except _Constant as exc:
         name = exc.args[0]
         pos = next((m.start(1) for m in _CONSTANT.finditer(doc) if m.group(1)), 0)
