@@ -441,6 +441,16 @@ def test_an_empty_argument_is_a_usage_error_not_the_working_directory(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
 
 
+def test_an_equals_sign_in_a_value_or_a_file_name_after_double_dash_is_not_empty():
+    from topictag.cli import empty_argument
+
+    assert empty_argument(["label", "a.txt", "--topics=x=y"]) is None
+    assert empty_argument(["label", "a.txt", "--topics=x="]) is None
+    assert empty_argument(["tag", "--", "--x="]) is None
+    refused = "an empty value for --model (an unset shell variable?)"
+    assert empty_argument(["tag", "--model="]) == refused
+
+
 def test_a_signal_waiting_when_the_handlers_are_put_back_is_one_line(monkeypatch, capsys):
     """Python runs a pending Ctrl-C when a handler is changed: at the very end of a run it
     printed a traceback. It is the run's exit code and one line, and every handler goes back."""

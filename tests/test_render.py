@@ -38,7 +38,7 @@ def test_tag_paragraphs_shows_an_article_s_escape_sequences_as_text(tmp_path, us
 
 @given(
     st.floats(0, 1),
-    st.integers(0, 10**6).map(lambda n: n / 10**6),
+    st.one_of(st.integers(0, 10**6).map(lambda n: n / 10**6), st.floats(0, 1)),
 )
 def test_the_table_s_figures_read_as_the_decision_went(score, threshold):
     """A score is tagged when, to 6 decimals, it reaches its threshold; the table's figures
@@ -57,6 +57,7 @@ def test_two_decimals_where_they_are_enough_and_no_minus_zero():
     assert score_and_threshold(0.998547, 1.0, False) == ("0.999", "1.000")
     assert score_and_threshold(0.71, 0.45, True) == ("0.71", "0.45")
     assert score_and_threshold(0.5, -0.0, True) == ("0.50", "0.00")
+    assert score_and_threshold(0.9986841, 0.9986842, False) == ("0.998684", "0.9986842")
 
 
 def test_tag_explain_shows_escape_sequences_in_evidence_words_as_text(tmp_path, use_model):

@@ -116,12 +116,19 @@ def empty_argument(args: list[str]) -> str | None:
     ours takes an empty string, and a path read as one is the working directory (``Path("")``
     is ``.``): ``topictag tag "$FILE"`` with ``FILE`` unset tagged every file below it, and
     ``--png ""`` wrote the charts there over any of the same name."""
+    options = True  # until "--": after it every argument is a path, "--x=" a file's name
     for i, arg in enumerate(args):
         if arg == "":
             before = args[i - 1] if i else ""
-            named = f" for {before}" if before.startswith("-") and before not in ("-", "--") else ""
+            named = (
+                f" for {before}"
+                if options and before.startswith("-") and before not in ("-", "--")
+                else ""
+            )
             return f"an empty argument{named} (an unset shell variable?)"
-        if arg.startswith("--") and arg.endswith("=") and len(arg) > 3:
+        if arg == "--":
+            options = False
+        elif options and arg.startswith("--") and arg.partition("=")[1:] == ("=", ""):
             return f"an empty value for {arg[:-1]} (an unset shell variable?)"
     return None
 

@@ -18,14 +18,13 @@ def preview(text: str, width: int = 70) -> str:
 def score_and_threshold(score: float, threshold: float, tagged: bool) -> tuple[str, str]:
     """``score`` and ``threshold`` as the table shows them: to 2 decimals, or as many more
     (up to 6, as the decision compares them) as it takes for the figures to read as the
-    decision went; 0.998547 is not tagged at a threshold of 1, so it is not shown as 1.00."""
+    decision went; 0.998547 is not tagged at a threshold of 1, so it is not shown as 1.00.
+    A threshold finer than that is shown in full."""
     score, threshold = score + 0.0, threshold + 0.0  # -0.0 is shown as 0
     for digits in range(2, SCORE_DIGITS + 1):
         if (round(score, digits) >= round(threshold, digits)) == tagged:
-            break
-    else:
-        digits = 2
-    return f"{score:.{digits}f}", f"{threshold:.{digits}f}"
+            return f"{score:.{digits}f}", f"{threshold:.{digits}f}"
+    return f"{score:.{SCORE_DIGITS}f}", repr(threshold)
 
 
 def article_table(
@@ -37,12 +36,15 @@ def article_table(
     n = len(result.paragraphs)
     lines = [f"{one_line(shown_source(str(result.source)))}  ({counted(n, 'paragraph')})"]
     width = max((len(t) for t in result.scores), default=5)
-    lines.append(f"  {'topic':<{width}}  score  threshold  tagged")
-    for topic, score in result.scores.items():
-        tagged = topic in result.topics
-        shown, cut = score_and_threshold(score, thresholds[topic], tagged)
-        mark = "yes" if tagged else ""
-        lines.append(f"  {topic:<{width}}  {shown:>5}  {cut:>9}  {mark}".rstrip())
+    shown = {
+        topic: score_and_threshold(score, thresholds[topic], topic in result.topics)
+        for topic, score in result.scores.items()
+    }
+    wide = max([5, *(len(s) for s, _ in shown.values())])  # the columns stay in line
+    lines.append(f"  {'topic':<{width}}  {'score':>{wide}}  threshold  tagged")
+    for topic, (score, cut) in shown.items():
+        mark = "yes" if topic in result.topics else ""
+        lines.append(f"  {topic:<{width}}  {score:>{wide}}  {cut:>9}  {mark}".rstrip())
     lines.append("  topics: " + (", ".join(result.topics) or "(none)"))
     if paragraphs:
         lines.append("")
