@@ -217,8 +217,11 @@ def test_train_with_fixed_settings_chooses_neither_c_nor_the_lexicon_scale(
         [4.0],
         [0.5],
     )
-    refused = CliRunner().invoke(app, [*args, "--C", "0", "--model", str(tmp_path / "n")])
-    assert refused.exit_code == 2 and not (tmp_path / "n").exists()
+    assert metrics["selection"]["note"].startswith("thresholds chosen by grouped")
+    assert metrics["selection"]["note"].endswith("every other setting fixed")
+    for wrong in (["--C", "0"], ["--C", "1e-320"], ["--lexicon-scale", "0.5", "--no-lexicon"]):
+        refused = CliRunner().invoke(app, [*args, *wrong, "--model", str(tmp_path / "n")])
+        assert refused.exit_code == 2 and not (tmp_path / "n").exists()
 
 
 def test_train_without_a_lexicon_stops_unless_no_lexicon(tmp_path, labels_dir, monkeypatch):

@@ -4,6 +4,7 @@ import json
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import SEEDS
 from hypothesis import given, settings
@@ -112,6 +113,7 @@ def test_a_threshold_outside_0_to_1_is_refused(model_dir, bad):
         (lambda: load_model().scores("gas"), "texts must be a list of texts, not a single str"),
         (lambda: predict(bytearray(b"gas")), "text must be a str, not bytearray: decode"),
         (lambda: tag_batch({"gas": 1}), "not a dict: pass list"),
+        (lambda: tag_batch(pd.DataFrame({"text": ["gas"]})), r"not a DataFrame: pass df\['text'\]"),
         (lambda: tag_batch({"gas", "oil"}), "not a set, whose order is arbitrary"),
         (lambda: load_model().tag("gas", source=b"a.txt"), "source must be a str, not bytes"),
         (lambda: load_model().tag("gas", max_paragraphs="2"), "max_paragraphs must be an int"),

@@ -481,3 +481,15 @@ def test_a_model_directory_that_cannot_be_written_is_found_before_training(
     assert str(caught.value).startswith(expected)
     assert list(tmp_path.iterdir()) == []
     assert artifact.check_writable(tmp_path / "fine") == tmp_path / "fine"
+
+
+def test_the_selection_note_names_the_settings_that_were_fixed_not_chosen():
+    from topictag.training import selection_note
+
+    grid = {"C": [8.0, 16.0], "lexicon_scale": [0.25, 0.5], "furniture": [True]}
+    assert selection_note(grid).endswith("; fixed (one value in the grid): furniture")
+    assert selection_note({**grid, "furniture": [True, False]}) == (
+        "chosen by grouped (by article) cross-validation on the training data"
+    )
+    every = selection_note({k: v[:1] for k, v in grid.items()})
+    assert every.startswith("thresholds chosen") and every.endswith("every other setting fixed")

@@ -263,9 +263,10 @@ def _not_nan(value: float | None) -> float | None:
 
 
 def _positive(value: float | None) -> float | None:
-    """A setting that must be a number above 0 (and finite)."""
-    if value is not None and not 0.0 < value < float("inf"):
-        raise typer.BadParameter(f"{value} is not a number above 0.")
+    """A setting that must be a number from 1e-4 to 1e4: the solver takes minutes or more
+    to converge, or never does, far outside it (C = 1e-320 ran for over 10 minutes)."""
+    if value is not None and not 1e-4 <= value <= 1e4:
+        raise typer.BadParameter(f"{value} is not a number from 0.0001 to 10000.")
     return value
 
 
@@ -689,6 +690,10 @@ def train(
     from topictag.card import stale_note, summary_table, uncertainty_lines
     from topictag.training import train as train_model
 
+    _refuse(
+        "to the lexicon's features, not with --no-lexicon",
+        {"--lexicon-scale": lexicon_scale is not None and not lexicon},
+    )
     grid = dict(defaults.DEFAULT_GRID)
     if c_value is not None:
         grid["C"] = [c_value]

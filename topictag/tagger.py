@@ -250,6 +250,8 @@ def _texts(values: Iterable[str], name: str = "texts") -> list[str]:
             f"{name} must be a list of texts, not a single {type(values).__name__}: "
             "put one text in a list, or use predict() or tag_article()"
         )
+    if hasattr(values, "columns") and hasattr(values, "iloc"):  # its column names would be
+        raise TypeError(f"{name} must be a list of texts, not a DataFrame: pass df['text']")
     if isinstance(values, dict):  # its keys would be tagged
         raise TypeError(f"{name} must be a list of texts, not a dict: pass list(d.values())")
     if isinstance(values, (set, frozenset)):  # the results would come in no knowable order

@@ -582,6 +582,16 @@ def since_previous_model(held_out: dict, model_dir: Path, data: LabelledData) ->
     }
 
 
+def selection_note(grid: dict[str, list]) -> str:
+    """What ``metrics.json`` says of how the settings were chosen: a setting given as one
+    value was fixed by the user, not chosen."""
+    fixed = sorted(k for k, values in grid.items() if len(values) == 1)
+    chosen = "chosen by grouped (by article) cross-validation on the training data"
+    if not fixed or fixed == sorted(grid):
+        return chosen if not fixed else f"thresholds {chosen}; every other setting fixed"
+    return f"{chosen}; fixed (one value in the grid): {', '.join(fixed)}"
+
+
 def train(
     labels_dir: str | Path | None = None,
     seeds_dir: str | Path | None = None,
@@ -669,7 +679,7 @@ def train(
             "grid": grid,
             "inner_folds": inner_folds,
             "inner_macro_f1": fitted.inner_macro_f1,
-            "note": "chosen by grouped (by article) cross-validation on the training data",
+            "note": selection_note(grid),
         },
         "evaluation": evaluation,
         "data": data_summary(data, lexicon),
