@@ -33,7 +33,7 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP, handled as Ctrl-C is: temporary files removed, worker processes
     stopped; the exit code is 128 + the signal's number, as a shell reports it."""
 
-    def __init__(self, signum: int = 15) -> None:
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
         super().__init__(signum)
         self.signum = signum
 
@@ -45,7 +45,7 @@ def _on_stop_signal(signum, frame):
 def _stopped(exc: KeyboardInterrupt) -> tuple[str, int]:
     """The error line and exit code of a run ended by a signal."""
     if isinstance(exc, _Terminated):
-        return ("hung up" if exc.signum != 15 else "terminated"), 128 + exc.signum
+        return ("terminated" if exc.signum == signal.SIGTERM else "hung up"), 128 + exc.signum
     return "interrupted", 130
 
 
@@ -161,7 +161,7 @@ class _App(typer.Typer):
                 with contextlib.suppress(AttributeError, ValueError, OSError):
                     stream.reconfigure(errors="backslashreplace")
             if main:
-                for signum in STOP_SIGNALS[1:]:
+                for signum in (s for s in STOP_SIGNALS if s != signal.SIGINT):
                     previous[signum] = signal.signal(signum, _on_stop_signal)
             warnings.showwarning = show_warning
             try:
@@ -262,7 +262,7 @@ def _not_nan(value: float | None) -> float | None:
     return value
 
 
-def _positive(value: float | None) -> float | None:
+def _in_setting_range(value: float | None) -> float | None:
     """A setting that must be a number from 1e-4 to 1e4: the solver takes minutes or more
     to converge, or never does, far outside it (C = 1e-320 ran for over 10 minutes)."""
     if value is not None and not 1e-4 <= value <= 1e4:
@@ -667,7 +667,7 @@ def train(
         float | None,
         typer.Option(
             "--C",
-            callback=_positive,
+            callback=_in_setting_range,
             help="Fix the regularisation C instead of choosing it by cross-validation (from "
             "8, 16, 32): with --lexicon-scale, one setting instead of twelve, several times "
             "faster. Thresholds are still chosen.",
@@ -676,7 +676,7 @@ def train(
     lexicon_scale: Annotated[
         float | None,
         typer.Option(
-            callback=_positive,
+            callback=_in_setting_range,
             help="Fix the lexicon features' scale instead of choosing it (from 1/8, 1/4, 1/2, 1).",
         ),
     ] = None,
