@@ -207,6 +207,39 @@ def test_a_pool_worker_started_by_a_script_without_a_main_guard_works(tmp_path, 
     assert len(rows) == 3
 
 
+#: A script that stops a pool while its worker is halfway through sending a large result: it
+#: waits until this process has read 20 MB of the 400 MB (``/proc/self/io``), then stops it.
+HALF_SENT = """
+import time
+from topictag.processes import stop_workers, worker_pool
+
+def read_so_far():
+    with open("/proc/self/io") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("rchar:"))
+
+pool = worker_pool(1)
+pool.submit(len, "start").result()
+before = read_so_far()
+pool.submit(bytes, 400_000_000)
+deadline = time.monotonic() + 60
+while read_so_far() < before + 20_000_000 and time.monotonic() < deadline:
+    time.sleep(0.001)
+stop_workers(pool)
+print("stopped")
+"""
+
+
+def test_a_worker_stopped_halfway_through_sending_its_result_does_not_hang_the_exit(tmp_path):
+    """The pool's manager thread waited for the rest of the message for ever, and the exit hook
+    of concurrent.futures waited for it: an interrupted ``tag --input`` hung at exit now and
+    then, after a leaked-semaphore warning."""
+    script = tmp_path / "half_sent.py"
+    script.write_text(HALF_SENT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=60)
+    assert done.stdout.decode().strip() == "stopped"
+    assert done.returncode == 0 and done.stderr.decode() == ""
+
+
 def test_cross_validation_in_worker_processes_equals_one_process(labels_dir):
     from conftest import TEST_GRID
 

@@ -11,6 +11,7 @@ once when a run is interrupted, instead of letting each finish its task.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -147,12 +148,20 @@ def stop_workers(executor) -> None:
     (their results would be thrown away), so an interrupted run exits at once."""
     processes = list((getattr(executor, "_processes", None) or {}).values())
     manager = getattr(executor, "_executor_manager_thread", None)  # shutdown forgets it
+    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)  # this too
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         try:
             process.terminate()
         except (OSError, ValueError, AttributeError):  # already gone
             pass
+    # A worker killed halfway through sending its result leaves the manager thread waiting
+    # for the rest of the message for ever: this process holds the pipe's other end too, so
+    # it never reads end-of-file. Closing that end gives it one once the workers are gone;
+    # it then takes the pool as broken and winds it up.
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
     # Let the pool's manager thread see its workers gone and close its pipes before the
     # interpreter exits: left running, it can race the exit hook of concurrent.futures, which
     # then writes to a pipe just closed and prints a traceback (Python 3.11).
