@@ -3,7 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from topictag.paragraphs import normalize_newlines, split_paragraphs
+from topictag.normalize import without_format_characters
+from topictag.paragraphs import has_text, normalize_newlines, split_paragraphs
 
 
 def test_blocks_separated_by_blank_lines():
@@ -25,6 +26,23 @@ def test_lines_of_format_characters_only_count_as_blank():
     text = "First.\n\u200b\nSecond.\n\n\u200c\u00ad \u2067\n\nThird \u200bword."
     assert [p.text for p in split_paragraphs(text)] == ["First.", "Second.", "Third \u200bword."]
     assert split_paragraphs("\u200b\u200b\n\n\ufeff") == []
+
+
+#: Spaces, format characters (zero-width, bidi, soft hyphen, BOM) and a few letters.
+_BLANKISH = st.text(
+    st.sampled_from(" \t\u00a0\u3000\u200b\u200c\u200f\u00ad\u2067\ufeffa\u05d0"),
+    max_size=200,
+)
+
+
+@given(_BLANKISH)
+def test_a_line_has_text_when_something_is_left_without_spaces_and_format_characters(line):
+    assert has_text(line) == bool(without_format_characters(line).strip())
+
+
+def test_a_right_to_left_line_led_by_bidi_marks_has_text():
+    assert has_text("\u200f\u200f\u05e9\u05dc\u05d5\u05dd")
+    assert has_text("\u200b" * 500 + "x") and not has_text("\u200b \u200f" * 500)
 
 
 def test_crlf_and_cr_are_normalised():

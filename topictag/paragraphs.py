@@ -50,6 +50,10 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+#: Characters of a line that :func:`has_text` looks at one by one before translating the rest.
+_LOOKED_AT = 64
+
+
 def has_text(chunk: str) -> bool:
     """Whether ``chunk`` holds a character other than white space and format characters
     (zero-width spaces and joiners, soft hyphens, bidi marks: the ones normalisation drops).
@@ -61,7 +65,12 @@ def has_text(chunk: str) -> bool:
     first = stripped[0]
     if first < "\x80" or unicodedata.category(first) != "Cf":  # nearly every line: at once
         return True
-    return bool(without_format_characters(stripped).strip())
+    # A line led by bidi marks (right-to-left text) decides a few characters on; only a long
+    # run of format characters is translated away.
+    for char in stripped[1:_LOOKED_AT]:
+        if not char.isspace() and (char < "\x80" or unicodedata.category(char) != "Cf"):
+            return True
+    return bool(without_format_characters(stripped[_LOOKED_AT:]).strip())
 
 
 def count_paragraphs(text: str) -> int:
