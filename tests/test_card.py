@@ -15,6 +15,7 @@ from topictag.card import (
     figures_problem,
     metrics_table,
     model_card,
+    summary_table,
     uncertainty_lines,
 )
 
@@ -238,6 +239,27 @@ def test_a_damaged_figure_is_named_with_its_place(path, value, problem):
     assert figures_problem(metrics).endswith(problem)
 
 
+def test_figures_that_are_not_finite_are_damaged():
+    metrics = measured()
+    metrics["evaluation"]["dev"]["per_topic"]["gas"]["f1"] = float("nan")
+    assert figures_problem(metrics).endswith("dev.per_topic.gas.f1 is nan, not a number")
+    metrics = measured()
+    metrics["evaluation"][LOAO]["macro_f1_interval_95"] = [0.5, float("inf")]
+    assert figures_problem(metrics).endswith("[0.5, inf], not two numbers")
+
+
+def test_a_result_without_a_topic_of_the_others_is_named():
+    """Its row of the summary would shift its figures into the wrong topics' columns."""
+    metrics = measured()
+    del metrics["evaluation"]["dev"]["per_topic"]["gas"]
+    problem = figures_problem(metrics)
+    assert problem.startswith("the figures of 'Development set: ")
+    assert problem.endswith(
+        "are for oil, none for gas, not for gas, oil as those of 'Leave one "
+        "real article out (trained on everything else)'"
+    )
+
+
 def test_missing_figures_are_named_and_no_evaluation_is_no_problem():
     metrics = measured()
     del metrics["evaluation"]["dev"]["per_topic"]["gas"]["recall"]
@@ -254,6 +276,12 @@ def test_figures_are_shown_whole_or_their_problem_named(metrics):
 
     if figures_problem(metrics) is None:
         assert _metrics_lines(metrics)
+        table = [
+            line
+            for line in summary_table(metrics.get("evaluation", {})).splitlines()
+            if "|" in line
+        ]
+        assert len({line.count("|") for line in table}) <= 1  # every row fills every column
 
 
 def test_stale_figures_of_another_topic_set_say_so():

@@ -128,9 +128,27 @@ def test_a_wrong_argument_is_a_type_error_naming_it(use_model, call, message):
 
 def test_scores_of_the_wrong_width_are_refused_not_read_short(use_model):
     tagger = load_model()
+    width = len(tagger.topics)
     with pytest.raises(ValueError, match="one score per topic"):
         tagger.decide([[0.9]])
-    assert tagger.decide([[0.0] * len(tagger.topics)]) == [[]]
+    with pytest.raises(ValueError, match=r"rows \(one per paragraph\) of one score per topic"):
+        tagger.decide([0.9] * width)  # one row, not inside a list
+    with pytest.raises(ValueError, match="one score per topic"):
+        tagger.decide(["x" * width])
+    with pytest.raises(TypeError, match="not dict"):
+        tagger.decide({t: [0.9] for t in tagger.topics})
+    with pytest.raises(ValueError, match="furniture has 1 flags for 2 rows"):
+        tagger.decide([[0.0] * width] * 2, [True])
+    assert tagger.decide([[0.0] * width]) == [[]]
+    assert tagger.decide(np.zeros((0, width))) == []
+
+
+def test_a_data_frame_of_scores_is_refused_not_read_by_its_column_names(use_model):
+    pd = pytest.importorskip("pandas")
+    tagger = load_model()
+    frame = pd.DataFrame([[0.9] * len(tagger.topics)], columns=tagger.topics)
+    with pytest.raises(TypeError, match="not DataFrame"):
+        tagger.decide(frame)
 
 
 def test_a_path_as_the_source_is_kept_as_its_text(use_model, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -113,6 +114,26 @@ def _figures_problems(metrics: dict) -> Iterator[str]:
     main = evaluation.get("leave_one_article_out")
     if isinstance(main, dict) and main.get("since_previous_model") is not None:
         yield from _since_problems(main["since_previous_model"])
+    yield from _topic_problems(evaluation)
+
+
+def _topic_problems(evaluation: dict) -> Iterator[str]:
+    """A result whose topics are not those of the first: its row of the summary table would
+    put its figures under the wrong topics' columns."""
+    rows = _summary_rows(evaluation)
+    if not rows:
+        return
+    first = list(_f1s(rows[0][1]))
+    for title, result in rows[1:]:
+        topics = list(_f1s(result))
+        if topics != first:
+            missing = [t for t in first if t not in topics]
+            yield (
+                f"the figures of '{title}' are for {', '.join(topics) or 'no topic'}"
+                + (f", none for {', '.join(missing)}" if missing else "")
+                + f", not for {', '.join(first)} as those of '{rows[0][0]}'"
+            )
+            return
 
 
 def _result_problems(where: str, result, per_topic: bool = True) -> Iterator[str]:
@@ -174,8 +195,12 @@ def _wrong(where: str, value, what: str) -> str:
 
 
 def _is_figure(value) -> bool:
-    """A figure: a number, or None (an F1 over no topic present at all)."""
-    return value is None or is_number(value)
+    """A figure: a finite number, or None (an F1 over no topic present at all)."""
+    return value is None or _is_finite(value)
+
+
+def _is_finite(value) -> bool:
+    return is_number(value) and math.isfinite(value)
 
 
 def _is_count(value) -> bool:
@@ -183,7 +208,7 @@ def _is_count(value) -> bool:
 
 
 def _is_pair(value) -> bool:
-    return isinstance(value, list) and len(value) == 2 and all(map(is_number, value))
+    return isinstance(value, list) and len(value) == 2 and all(map(_is_finite, value))
 
 
 def _is_mapping(value) -> bool:

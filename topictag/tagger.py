@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -116,9 +116,16 @@ class Tagger:
         tagged at a threshold of 1, and 0.004532 is not at 0.0045324. (Only a score within a
         millionth of its threshold is rounded: further off, rounding cannot cross it.)"""
         width = len(self.topics)
-        if any(len(row) != width for row in scores):
-            raise ValueError(f"each row of scores must have one score per topic ({width})")
-        furniture = furniture if furniture is not None else [False] * len(scores)
+        if isinstance(scores, (str, bytes, Mapping)) or hasattr(scores, "columns"):
+            raise TypeError(f"scores must be rows of scores, not {type(scores).__name__}")
+        if not all(_is_row(row) and len(row) == width for row in scores):
+            raise ValueError(
+                f"scores must be rows (one per paragraph) of one score per topic ({width})"
+            )
+        if furniture is None:
+            furniture = [False] * len(scores)
+        elif len(furniture) != len(scores):
+            raise ValueError(f"furniture has {len(furniture)} flags for {len(scores)} rows")
         cuts = [
             (t, cut, cut + _SHOWN_UNIT, cut - _SHOWN_UNIT)
             for t, cut in zip(self.topics, self.thresholds)
@@ -217,6 +224,12 @@ class Tagger:
             out.append({"topics": topics, "scores": article_scores})
             start = end
         return out
+
+
+def _is_row(row: object) -> bool:
+    """A row of scores: a sized sequence that is not text (a str of the right length is not
+    a row of numbers)."""
+    return hasattr(row, "__len__") and not isinstance(row, (str, bytes, Mapping))
 
 
 def _refuse_paragraphs(count: int, limit: int) -> None:
