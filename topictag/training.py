@@ -169,6 +169,36 @@ def _fold_predictions(normal, lexicon_counts, y_train, train_idx, val_idx, confi
     return out
 
 
+def out_of_fold_scores(
+    texts: Sequence[str],
+    y: np.ndarray,
+    groups: Sequence[str],
+    topics: Sequence[str],
+    lexicon: dict,
+    configs: list[dict],
+    inner_folds: int = defaults.INNER_FOLDS,
+) -> list[np.ndarray]:
+    """Each configuration's (n, k) probabilities for every row, from grouped cross-validation
+    on these rows (each row scored by a fit without its article), with page furniture at zero
+    where the configuration says so: what hyperparameters and thresholds are chosen on."""
+    splitter = GroupKFold(n_splits=min(inner_folds, len(set(groups))))
+    texts = np.asarray(texts, dtype=object)
+    normal, lex = {}, {}  # each form of the grid -> the texts so normalised, their lexicon counts
+    for form in {text_form(params) for params in configs}:
+        normal[form] = np.asarray(normalize_all(texts, form), dtype=object)
+        lex[form] = (
+            LexiconFeatures(lexicon=lexicon, topics=topics).fit([]).transform(normal[form])
+            if lexicon
+            else np.zeros((len(texts), 0))
+        )
+    oof = [np.zeros(y.shape, dtype=np.float64) for _ in configs]
+    for train_idx, val_idx in splitter.split(np.zeros(len(texts)), groups=groups):
+        fold = _fold_predictions(normal, lex, y[train_idx], train_idx, val_idx, configs)
+        for scores, predicted in zip(oof, fold):
+            scores[val_idx] = predicted
+    return [_furniture_zeroed(scores, texts, p) for scores, p in zip(oof, configs)]
+
+
 def fit_selected(
     texts: Sequence[str],
     y: np.ndarray,
@@ -185,24 +215,9 @@ def fit_selected(
         params = configs[0]
         pipeline = _fit(texts, y, params, lexicon, topics)
         return Fitted(pipeline, params, np.full(len(topics), 0.5), None)
-    splitter = GroupKFold(n_splits=min(inner_folds, n_groups))
-    texts = np.asarray(texts, dtype=object)
-    normal, lex = {}, {}  # each form of the grid -> the texts so normalised, their lexicon counts
-    for form in {text_form(params) for params in configs}:
-        normal[form] = np.asarray(normalize_all(texts, form), dtype=object)
-        lex[form] = (
-            LexiconFeatures(lexicon=lexicon, topics=topics).fit([]).transform(normal[form])
-            if lexicon
-            else np.zeros((len(texts), 0))
-        )
-    oof = [np.zeros(y.shape, dtype=np.float64) for _ in configs]
-    for train_idx, val_idx in splitter.split(np.zeros(len(texts)), groups=groups):
-        fold = _fold_predictions(normal, lex, y[train_idx], train_idx, val_idx, configs)
-        for scores, predicted in zip(oof, fold):
-            scores[val_idx] = predicted
+    oof = out_of_fold_scores(texts, y, groups, topics, lexicon, configs, inner_folds)
     best = None
     for params, scores in zip(configs, oof):
-        scores = _furniture_zeroed(scores, texts, params)
         thresholds = choose_thresholds(y, scores, defaults.THRESHOLD_GRID)
         score = report(y, scores >= thresholds, topics)["macro_f1"]
         if best is None or _defined(score) > _defined(best[0]) + 1e-12:
