@@ -470,3 +470,41 @@ def test_a_signal_waiting_when_the_handlers_are_put_back_is_one_line(monkeypatch
     assert code == 130
     assert capsys.readouterr().err == "error: interrupted\n"
     assert set(calls) == {signal.SIGTERM, signal.SIGHUP}
+
+
+@pytest.mark.parametrize(
+    ("args", "victim"),
+    [
+        (["tag", "--input", "{dir}/c.jsonl"], "c.jsonl"),
+        (["tag", "{dir}/a.txt", "{dir}/b.txt"], "b.txt"),
+        (["tag", "{dir}"], "b.txt"),  # a file found in a directory given
+        (["evaluate", "{dir}/l.jsonl"], "l.jsonl"),
+        (["report", "{dir}/c.jsonl"], "c.jsonl"),
+    ],
+    ids=["tag-input", "tag-files", "tag-directory", "evaluate", "report"],
+)
+def test_standard_output_appended_to_an_input_is_refused_before_anything_is_written(
+    use_model, tmp_path, args, victim
+):
+    """``tag --input c.jsonl >> c.jsonl`` read its own rows back as more input and grew the
+    corpus with them; ``cat`` refuses this too. Nothing is written, whatever the input."""
+    (tmp_path / "a.txt").write_text("Gas flows through the pipeline.\n")
+    (tmp_path / "b.txt").write_text("Oil prices rose.\n")
+    (tmp_path / "c.jsonl").write_text(json.dumps({"text": GOOD, "date": "2025-01-01"}) + "\n")
+    (tmp_path / "l.jsonl").write_text(json.dumps({"text": GOOD, "labels": ["gas"]}) + "\n")
+    before = (tmp_path / victim).read_bytes()
+    with open(tmp_path / victim, "ab") as appended:
+        done = topictag(*(a.format(dir=tmp_path) for a in args), stdout=appended)
+    assert done.returncode == 2, done.stderr.decode()
+    assert done.stderr.decode() == (
+        f"error: standard output is the input file {tmp_path / victim}; write to another file\n"
+    )
+    assert (tmp_path / victim).read_bytes() == before
+
+
+def test_standard_output_to_another_file_is_written(use_model, tmp_path):
+    (tmp_path / "c.jsonl").write_text(json.dumps({"text": GOOD}) + "\n")
+    with open(tmp_path / "out.jsonl", "wb") as out:
+        done = topictag("tag", "--input", str(tmp_path / "c.jsonl"), stdout=out)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads((tmp_path / "out.jsonl").read_text())["text"] == GOOD

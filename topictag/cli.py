@@ -326,8 +326,10 @@ def _in_model(path: Path, model: Path | None) -> Path | None:
 
 def _refuse_overwriting_inputs(output: Path | None, source: Path, model: Path | None) -> None:
     """A usage error (exit 2) for an ``--output`` that would write over what the command
-    reads: its input file (also through a link), or anything in the model directory."""
+    reads: its input file (also through a link), or anything in the model directory; or,
+    with no ``--output``, for standard output sent to the input file."""
     if output is None or str(output) == "-":
+        _refuse_stdout_onto(source)
         return
     from topictag.batch import output_is_input
 
@@ -335,6 +337,28 @@ def _refuse_overwriting_inputs(output: Path | None, source: Path, model: Path | 
         raise _fail(f"--output {output} is the input file; write to another file", 2)
     if model_dir := _in_model(output, model):
         raise _fail(f"--output {output} is in the model directory {model_dir}; write elsewhere", 2)
+
+
+def _refuse_stdout_onto(source: str | Path) -> None:
+    """A usage error (exit 2) when standard output is the file ``source`` (``>> input``): the
+    output would be appended to the input, and read back as more of it (``> input`` has
+    emptied it already; nothing is written then either)."""
+    from topictag.files import stdout_is
+
+    if str(source) != "-" and stdout_is(source):
+        raise _fail(f"standard output is the input file {source}; write to another file", 2)
+
+
+def _refuse_stdout_onto_any(paths: list[str]) -> None:
+    """:func:`_refuse_stdout_onto` for every file the article arguments name, directories'
+    files included, before any is read or any output written."""
+    from topictag.files import stdout_is_a_file
+    from topictag.inputs import expand
+
+    if stdout_is_a_file():
+        for item in expand(paths):
+            if isinstance(item, str):
+                _refuse_stdout_onto(item)
 
 
 def friendly(command):
@@ -535,6 +559,7 @@ def tag(
             raise _fail(f"--encoding: {exc}", 2) from None
     if not paths and (sys.stdin is None or sys.stdin.isatty()):
         raise _fail("no input: give article files, a directory, or - to read stdin", 2)
+    _refuse_stdout_onto_any(paths or [])
     tagger = load_model(model, threshold)
     thresholds = dict(zip(tagger.topics, tagger.thresholds))
     results, failed = [], 0
@@ -822,6 +847,7 @@ def evaluate(
 
     if fmt is Format.html:
         raise _fail("--format html is for `topictag tag`; use table, json or jsonl", 2)
+    _refuse_stdout_onto(file)
     result = evaluate_file(file, model, threshold, errors=errors)
     if fmt is not Format.table:
         typer.echo(_json(result, _indent(fmt)))

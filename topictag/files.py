@@ -17,9 +17,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import os
 import re
 import stat
+import sys
 import time
 from pathlib import Path
 
@@ -380,3 +382,28 @@ def cannot_write(path: str | os.PathLike, exc: OSError) -> str:
     if number := re.search(r"\[errno (\d+)\]", reason):
         reason = os.strerror(int(number[1]))
     return f"{path}: cannot write ({reason})"
+
+
+def _stdout_file() -> os.stat_result | None:
+    """The status of this process's standard output when it is a regular file, else None."""
+    try:
+        out = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # no such stream
+        return None
+    return out if stat.S_ISREG(out.st_mode) else None
+
+
+def stdout_is_a_file() -> bool:
+    """Whether standard output is redirected to a regular file (``> out``, ``>> out``)."""
+    return _stdout_file() is not None
+
+
+def stdout_is(source: str | os.PathLike) -> bool:
+    """Whether this process's standard output is the file ``source`` (``tag --input c.jsonl
+    >> c.jsonl``): the rows written would be appended to the rows still to read."""
+    out = _stdout_file()
+    try:
+        given = os.stat(source) if out is not None else None
+    except (OSError, ValueError):
+        return False
+    return given is not None and (out.st_dev, out.st_ino) == (given.st_dev, given.st_ino)
