@@ -13,7 +13,7 @@ import topictag.htmltext as htmltext
 import topictag.inputs as inputs
 from topictag.errors import InputError, one_line
 from topictag.htmltext import NO_MAIN_TEXT_EXTRACTOR
-from topictag.inputs import decode, read_file, read_inputs, read_stdin
+from topictag.inputs import decode, expand, read_file, read_inputs, read_stdin
 
 TEXT = "Gas exports rose.\n\nРоссия и Азербайджан."
 
@@ -306,3 +306,15 @@ def test_a_json_line_in_utf16_or_utf32_without_a_mark_is_named(row):
     for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
         with pytest.raises(InputError, match=rf"^c\.jsonl: {codec.upper()} text \(no byte order"):
             inputs.refuse_wide_json_lines(line.encode(codec), "c.jsonl")
+
+
+def test_a_directory_tree_deeper_than_python_recursion_is_walked(tmp_path):
+    """The walk keeps a stack, not recursion (os.walk in Python 3.11 recursed, and 1,000
+    levels ended in a RecursionError traceback)."""
+    (tmp_path / "top.txt").write_text("Oil.")
+    deep = tmp_path
+    for _ in range(1000):  # one level at a time: pathlib's mkdir(parents=True) recurses too
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "a.txt").write_text("Gas.")
+    assert list(expand([str(tmp_path)])) == [str(deep / "a.txt"), str(tmp_path / "top.txt")]

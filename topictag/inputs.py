@@ -251,19 +251,31 @@ def _below(root: Path) -> Iterator[Path]:
     inside a hidden directory or a virtual environment (a directory with ``pyvenv.cfg``):
     ``tag .`` in a project must not tag ``.venv/``, ``.git/`` or ``site-packages``. ``root``
     itself is walked even if it is one of those. PermissionError if ``root`` is unreadable;
-    unreadable directories below it are skipped (``os.path`` answers False where ``Path``
-    raises for a directory that may not be searched)."""
+    unreadable directories below it are skipped."""
 
-    def fail(exc: OSError) -> None:
-        if exc.filename is not None and Path(exc.filename) == root:
-            raise exc
+    folders = [root]  # a stack, not recursion: a tree 1,000 directories deep is walked too
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = [entry for entry in scan if not entry.name.startswith(".")]
+        except OSError:
+            if folder == root:
+                raise
+            continue
+        for entry in entries:
+            path = folder / entry.name
+            yield path
+            if _is_directory(entry) and not os.path.exists(path / "pyvenv.cfg"):
+                folders.append(path)
 
-    for folder, dirs, files in os.walk(root, onerror=fail):
-        base = Path(folder)
-        dirs[:] = [
-            d for d in dirs if not d.startswith(".") and not os.path.exists(base / d / "pyvenv.cfg")
-        ]
-        yield from (base / name for name in dirs + files if not name.startswith("."))
+
+def _is_directory(entry: os.DirEntry) -> bool:
+    """A directory itself, not a symbolic link to one (walking links could loop)."""
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def expand(paths: Sequence[str]) -> Iterator[str | InputError]:
