@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from topictag.defaults import MAX_PARAGRAPH_CHARS
 from topictag.normalize import without_format_characters
 
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+#: A line's text: from a character that is not white space to the line's end.
+_TEXT_LINE = re.compile(r"\S[^\r\n]*")
 _NEWLINES = re.compile(r"\r\n?")
 
 
@@ -32,22 +33,9 @@ def normalize_newlines(text: str) -> str:
     return _NEWLINES.sub("\n", text)
 
 
-def _lines(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every line's content, line terminators excluded (a text that ends with
-    a line break may end with an empty line)."""
-    spans = []
-    if "\r" not in text:  # the common case, without a regular expression
-        start = 0
-        for line in text.split("\n"):
-            spans.append((start, start + len(line)))
-            start += len(line) + 1
-        return spans
-    for match in _LINE.finditer(text):
-        if match.start() == len(text) and spans:
-            break
-        line = match.group().rstrip("\r\n")
-        spans.append((match.start(), match.start() + len(line)))
-    return spans
+def _line_breaks(gap: str) -> int:
+    """The line breaks in ``gap``, a CRLF counting as one."""
+    return gap.count("\n") + gap.count("\r") - gap.count("\r\n")
 
 
 #: Characters of a line that :func:`has_text` looks at one by one before translating the rest.
@@ -77,14 +65,15 @@ def count_paragraphs(text: str) -> int:
     """The number of paragraphs :func:`split_paragraphs` gives before long ones are cut, counted
     line by line without building any: a cheap first check of a text of very many lines."""
     blocks = lines = 0
-    blank = True
-    for match in _LINE.finditer(text):
+    previous = None
+    crlf = "\r" in text
+    for match in _TEXT_LINE.finditer(text):  # blank lines are skipped inside the expression
         if has_text(match.group()):
+            start, end = match.span()
+            gap = text[previous:start] if previous is not None else ""
             lines += 1
-            blocks += blank
-            blank = False
-        else:
-            blank = True
+            blocks += previous is None or (_line_breaks(gap) if crlf else gap.count("\n")) >= 2
+            previous = end
     return blocks if blocks > 1 else lines
 
 
@@ -111,16 +100,15 @@ def split_paragraphs(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> list[Pa
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
-    lines = [span for span in _lines(text) if has_text(text[span[0] : span[1]])]
+    # The lines with text; blank ones are skipped inside the expression, never built (a text
+    # of millions of empty lines costs no memory).
+    lines = [m.span() for m in _TEXT_LINE.finditer(text) if has_text(m.group())]
     if not lines:
         return []
     crlf = "\r" in text
     blocks: list[list[tuple[int, int]]] = [[lines[0]]]
     for prev, line in zip(lines, lines[1:]):
-        gap = text[prev[1] : line[0]]
-        if crlf:
-            gap = _NEWLINES.sub("\n", gap)
-        if gap.count("\n") >= 2:  # a blank line between them
+        if _line_breaks(text[prev[1] : line[0]]) >= 2:  # a blank line between them
             blocks.append([line])
         else:
             blocks[-1].append(line)
