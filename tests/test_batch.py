@@ -21,7 +21,7 @@ from conftest import SEEDS, write_jsonl
 from typer.testing import CliRunner
 
 import topictag
-from topictag import InputError, Tagger
+from topictag import InputError, Tagger, defaults
 from topictag import batch as batch_module
 from topictag.batch import tag_corpus
 from topictag.cli import app
@@ -639,6 +639,31 @@ def test_a_json_line_nested_too_deeply_is_a_bad_row(tmp_path, model_dir, on_erro
         return
     summary = tag_corpus(source, tmp_path / "out.jsonl", model=model_dir, on_error="skip")
     assert summary["tagged"] == 1 and summary["errors"] == [message]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_text_of_more_paragraphs_than_an_article_may_hold_is_a_bad_row(
+    tmp_path, model_dir, suffix
+):
+    """As for one article: 12 MB of one-letter paragraphs in one row took 2.9 GB. A text with
+    as many line breaks but fewer paragraphs (blank lines) is tagged."""
+    limit = defaults.MAX_ARTICLE_PARAGRAPHS
+    rows = [
+        {"text": "a\n\n" * (limit + 1)},
+        {"text": "Gas flows via TANAP." + "\n" * (3 * limit)},
+    ]
+    if suffix == ".jsonl":
+        source = write_jsonl(tmp_path / "c.jsonl", rows)
+        where = "line 1"
+    else:
+        source = tmp_path / "c.csv"
+        source.write_text("text\n" + "".join(f'"{r["text"]}"\n' for r in rows))
+        where = "row 1"
+    summary = tag_corpus(source, tmp_path / "out.jsonl", model=model_dir, on_error="skip")
+    assert summary["errors"] == [
+        f"{source}: {where}: 'text' has {limit + 1:,} paragraphs, over the {limit:,} of one article"
+    ]
+    assert [r["topics"] for r in read_output(tmp_path / "out.jsonl")] == [["gas"]]
 
 
 def test_with_workers_the_parent_never_loads_the_model(tmp_path, use_model, monkeypatch):
