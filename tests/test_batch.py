@@ -478,6 +478,17 @@ def test_jsonl_format_agrees_with_input_mode(runner, tmp_path, articles):
     assert len(result.stdout.splitlines()) == len(articles)
 
 
+def test_jsonl_format_with_another_output_suffix_is_a_usage_error(runner, tmp_path, articles):
+    """The suffix chooses the output's format: ``-f jsonl -o x.parquet`` wrote Parquet."""
+    source = write_corpus(tmp_path / "corpus.jsonl", articles)
+    args = ["tag", "--input", str(source), "-f", "jsonl", "-o"]
+    result = runner.invoke(app, [*args, str(tmp_path / "x.parquet")])
+    assert result.exit_code == 2 and not (tmp_path / "x.parquet").exists()
+    assert "--format jsonl does not match --output" in result.stderr
+    for output in (str(tmp_path / "x.jsonl"), "-"):
+        assert runner.invoke(app, [*args, output]).exit_code == 0
+
+
 @pytest.mark.parametrize(
     ("content", "where"),
     [
@@ -664,6 +675,25 @@ def test_a_text_of_more_paragraphs_than_an_article_may_hold_is_a_bad_row(
         f"{source}: {where}: 'text' has {limit + 1:,} paragraphs, over the {limit:,} of one article"
     ]
     assert [r["topics"] for r in read_output(tmp_path / "out.jsonl")] == [["gas"]]
+
+
+def test_more_workers_than_cpus_are_cut_to_the_cpus_with_a_warning(
+    tmp_path, model_dir, monkeypatch
+):
+    """``--num-proc 16`` on 2 CPUs started 16 processes, each with its model, and ran slower."""
+    import topictag.batch as batch
+
+    monkeypatch.setattr(batch, "usable_cpus", lambda: 1)
+    monkeypatch.setattr(
+        batch, "worker_pool", lambda *a: pytest.fail("started workers"), raising=False
+    )
+    source = write_jsonl(tmp_path / "c.jsonl", [{"text": "Gas flows via TANAP."}])
+    said = []
+    summary = tag_corpus(
+        source, tmp_path / "o.jsonl", model=model_dir, num_proc=16, warn=said.append
+    )
+    assert said == ["16 worker processes asked for, 1 CPU here: using 1"]
+    assert summary["tagged"] == 1
 
 
 def test_with_workers_the_parent_never_loads_the_model(tmp_path, use_model, monkeypatch):

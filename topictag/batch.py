@@ -56,6 +56,8 @@ from topictag.errors import (
     OptionError,
     TopictagError,
     WriteError,
+    counted,
+    listed,
     one_line,
 )
 from topictag.files import (
@@ -69,6 +71,7 @@ from topictag.files import (
 )
 from topictag.inputs import refuse_wide_json_lines
 from topictag.paragraphs import count_paragraphs
+from topictag.processes import usable_cpus
 from topictag.strict_json import dumps, loads
 from topictag.tagger import Tagger, load_model
 
@@ -137,6 +140,10 @@ def tag_corpus(
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise InputError(f"threshold must be a number from 0 to 1, not {threshold!r}")
     source, in_fmt, target, out_fmt = check_paths(input_path, output_path)
+    say = warn or _stderr
+    if num_proc > (cpus := usable_cpus()):  # more only add processes, each with its model
+        say(f"{num_proc} worker processes asked for, {counted(cpus, 'CPU')} here: using {cpus}")
+        num_proc = cpus
     # With workers, only they load the model: the parent needs its topics alone (some 150 MB
     # less in all); a model the workers cannot load fails the first chunk, with its error.
     tagger = load_model(model, threshold) if num_proc == 1 else None
@@ -145,7 +152,6 @@ def tag_corpus(
     summary = {"input": str(source), "output": None if target is None else str(target)}
     counts = {"rows": 0, "tagged": 0, "skipped": 0}
     errors: list[str] = []
-    say = warn or _stderr
 
     def bad(where: str, problem: str) -> None:
         message = f"{source}: {where}: {problem}"
@@ -455,7 +461,7 @@ def _read_csv_or_parquet(
             raise InputError(f"{path}: column {field!r} holds {kind}, not text")
     if field not in columns:
         raise InputError(
-            f"{path}: no column {field!r} (columns: {', '.join(columns)}); "
+            f"{path}: no column {field!r} (columns: {listed(columns)}); "
             "name the text column with --text-field"
         )
     _check_free(columns, str(path))

@@ -521,6 +521,13 @@ def tag(
                 "--encoding": encoding is not None,
             },
         )
+        to_file = output is not None and str(output) != "-"
+        if fmt is Format.jsonl and to_file and Path(output).suffix.lower() != ".jsonl":
+            raise _fail(
+                f"--format jsonl does not match --output {output}: its suffix chooses the "
+                "format (.jsonl or .parquet); leave --format out",
+                2,
+            )
         distributed = scheduler is not None
         _refuse("only without --scheduler", {"--num-proc": distributed and num_proc is not None})
         _refuse("only with --scheduler", {"--ship-model": ship_model and not distributed})

@@ -568,11 +568,9 @@ def _second_thread() -> bool:
     """Whether to score with a second thread (see ``SECOND_THREAD``)."""
     if SECOND_THREAD is not None:
         return SECOND_THREAD
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return cpus >= 2
+    from topictag.processes import usable_cpus
+
+    return usable_cpus() >= 2
 
 
 def _lock_paths() -> tuple[str, str]:

@@ -1,6 +1,7 @@
 """Errors that the CLI turns into a one-line message and a non-zero exit code."""
 
 import sys
+from collections.abc import Sequence
 
 
 class TopictagError(Exception):
@@ -69,6 +70,15 @@ def escaped(char: str) -> str:
 def counted(n: int, noun: str) -> str:
     """``n`` and the noun, singular for one: "1 article", "1,200 articles"."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def listed(names: Sequence[str], most: int = 10, longest: int = 40) -> str:
+    """``names`` for a message, comma-separated: at most ``most`` of them, each cut to
+    ``longest`` characters, and how many more (a header of 50,000 columns, or one column name
+    of 300 MB, must not become an error line of that size)."""
+    shown = [n if len(n) <= longest else n[: longest - 1] + "…" for n in names[:most]]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more:,} more" if more else "")
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -33,6 +33,13 @@ _GROUP_SIGNALS = tuple(s for s in STOP_SIGNALS if s != getattr(signal, "SIGTERM"
 _PR_SET_PDEATHSIG = 1
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def die_with_parent(parent: int) -> None:
     """Have this process get SIGTERM when its parent ``parent`` dies (Linux; elsewhere only the
     check below). Exits at once if the parent is already gone."""

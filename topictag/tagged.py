@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from topictag.errors import InputError
+from topictag.errors import InputError, listed
 from topictag.inputs import refuse_wide_json_lines
 from topictag.tagger import Tagger
 
@@ -160,13 +160,13 @@ def open_source(
         columns += [f for f in later if _field_later(path, f)]
     if date_field not in columns:
         raise InputError(
-            f"{path}: no {where} {date_field!r} ({where}s: {', '.join(columns)}); "
+            f"{path}: no {where} {date_field!r} ({where}s: {listed(columns)}); "
             "name the date with --date-field"
         )
     if group_field is not None and group_field not in columns:
         if group_given:
             raise InputError(
-                f"{path}: no {where} {group_field!r} ({where}s: {', '.join(columns)}); "
+                f"{path}: no {where} {group_field!r} ({where}s: {listed(columns)}); "
                 "name the group with --group-field"
             )
         group_field = None
