@@ -167,7 +167,7 @@ def test_a_bad_encoding_is_a_usage_error_before_any_input_is_read(
     ("args", "message"),
     [
         (["tag", "{dir}/zero.txt"], "zero.txt: a device, not a file"),
-        (["tag", "--input", "{dir}/zero.jsonl"], "zero.jsonl: not a regular file"),
+        (["tag", "--input", "{dir}/zero.jsonl"], "zero.jsonl: a device, not a regular file"),
         (["evaluate", "{dir}/zero.jsonl"], "zero.jsonl: a device, not a file"),
         (["label", "{dir}/zero.txt", "--labels", "{dir}", "--seeds", "{dir}"], "a device"),
     ],

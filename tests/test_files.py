@@ -277,3 +277,17 @@ def test_a_reader_of_a_directory_s_files_waits_for_a_swap_and_a_swap_for_it(tmp_
     thread.join()
     with files.reading(model), files.reading(model):  # readers do not wait for each other
         pass
+
+
+def test_why_a_path_is_not_a_file_to_read_is_named(tmp_path):
+    from topictag.files import why_not_a_file
+
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    (tmp_path / "broken").symlink_to(tmp_path / "nothing")
+    os.mkfifo(tmp_path / "pipe")
+    assert why_not_a_file(tmp_path / "loop1") == "too many levels of symbolic links"
+    assert why_not_a_file(tmp_path / "broken") == "broken symbolic link"
+    assert why_not_a_file(tmp_path / "nothing") == "no such file"
+    assert why_not_a_file(tmp_path) == "is a directory"
+    assert why_not_a_file(tmp_path / "pipe") == "a FIFO (named pipe), not a regular file"

@@ -67,6 +67,7 @@ from topictag.files import (
     not_replaceable,
     remove_stale,
     temp_name,
+    why_not_a_file,
     write_path,
 )
 from topictag.inputs import refuse_wide_json_lines
@@ -197,14 +198,7 @@ def check_paths(
     target = None if to_stdout else Path(output_path)
     out_fmt = "jsonl" if target is None else _format(target, OUTPUT_FORMATS, "output")
     if not source.is_file():
-        problem = (
-            "is a directory"
-            if source.is_dir()
-            else "not a regular file"
-            if source.exists()
-            else "no such file"
-        )
-        raise InputError(f"{source}: {problem}")
+        raise InputError(f"{source}: {why_not_a_file(source)}")
     if target is not None and not target.parent.is_dir():
         raise InputError(f"{target}: no such directory: {target.parent}")
     if target is not None and (problem := not_replaceable(target)):

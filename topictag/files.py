@@ -407,3 +407,16 @@ def stdout_is(source: str | os.PathLike) -> bool:
     except (OSError, ValueError):
         return False
     return given is not None and (out.st_dev, out.st_ino) == (given.st_dev, given.st_ino)
+
+
+def why_not_a_file(path: str | os.PathLike) -> str:
+    """Why ``path``, which is not a regular file, cannot be read as one, for a message: "no
+    such file", "broken symbolic link", "is a directory", "a FIFO (named pipe), not a
+    regular file", or what the system says ("too many levels of symbolic links")."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "broken symbolic link" if os.path.islink(path) else "no such file"
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+    return "is a directory" if stat.S_ISDIR(mode) else f"{kind(mode)}, not a regular file"

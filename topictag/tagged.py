@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from topictag.errors import InputError, listed
+from topictag.files import why_not_a_file
 from topictag.inputs import refuse_wide_json_lines
 from topictag.tagger import Tagger
 
@@ -141,8 +142,7 @@ def open_source(
             f"writes){hint}"
         )
     if not path.is_file():
-        problem = "is a directory" if path.is_dir() else "not a regular file"
-        raise InputError(f"{path}: {problem if path.exists() else 'no such file'}")
+        raise InputError(f"{path}: {why_not_a_file(path)}")
     try:
         open(path, "rb").close()
     except OSError as exc:
