@@ -509,6 +509,33 @@ def test_csv_row_with_more_fields_than_the_header_is_an_error(
     assert not (tmp_path / "out.jsonl").exists()
 
 
+@pytest.mark.parametrize("out_suffix", [".jsonl", ".parquet"])
+@pytest.mark.parametrize(
+    ("suffix", "repeated"), [(".csv", "id"), (".parquet", "id"), (".parquet", "text")]
+)
+def test_a_column_named_twice_is_refused_naming_it(
+    tmp_path, model_dir, suffix, repeated, out_suffix
+):
+    """The output keeps every input column, and a row cannot hold two of one name: a Parquet
+    file's second 'id' was dropped without a word, and a second 'text' was a KeyError."""
+    names = ["text", "id", repeated]
+    source = tmp_path / f"twice{suffix}"
+    if suffix == ".csv":
+        source.write_text(f"{','.join(names)}\ngas pipeline,a,b\n", encoding="utf-8")
+    else:
+        values = [pa.array(["gas pipeline"]), pa.array(["a"]), pa.array(["b"])]
+        pq.write_table(pa.Table.from_arrays(values, names=names), source)
+    target = tmp_path / f"out{out_suffix}"
+    with pytest.raises(InputError) as caught:
+        tag_corpus(source, target, model=model_dir)
+    kind = "CSV header" if suffix == ".csv" else "Parquet schema"
+    assert str(caught.value) == (
+        f"{source}: the {kind} names a column twice: {repeated!r} "
+        f"(columns: {', '.join(names)}); rename or drop one"
+    )
+    assert not target.exists()
+
+
 def test_csv_with_quoted_commas_and_short_rows_is_read(tmp_path, model_dir):
     source = tmp_path / "corpus.csv"
     source.write_text('id,text,note\n1,"Gas, oil and sanctions.",x\n2,"Oil."\n', encoding="utf-8")

@@ -627,6 +627,32 @@ def test_parquet_date_and_timestamp_columns(tmp_path, tagger):
         assert figures["dates"]["missing_rows"] == [2]
 
 
+@pytest.mark.parametrize("repeated", ["date", "source", "topics", "scores", "text", "id"])
+def test_a_parquet_column_the_report_reads_named_twice_is_refused(tmp_path, tagger, repeated):
+    """pyarrow's KeyError ("Field "date" exists 2 times in schema") was a traceback; a
+    column the report does not read may be there twice."""
+    columns = {
+        "text": pa.array(["Gas."]),
+        "date": pa.array(["2025-01-06"]),
+        "source": pa.array(["a"]),
+        "topics": pa.array([[tagger.topics[0]]], pa.list_(pa.string())),
+        "scores": pa.array([dict.fromkeys(tagger.topics, 0.5)]),
+        "id": pa.array([1]),
+    }
+    names = [*columns, repeated]
+    path = tmp_path / "twice.parquet"
+    pq.write_table(pa.Table.from_arrays([columns[n] for n in names], names=names), path)
+    result = run(str(path), "--format", "json")
+    if repeated == "id":
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {path}: the Parquet schema names a column twice: {repeated!r} "
+        f"(columns: {', '.join(names)}); rename or drop one\n"
+    )
+
+
 def test_a_date_column_of_numbers_is_refused(tmp_path):
     pq.write_table(
         pa.table({"date": [1, 2], "topics": pa.array([[], []], pa.list_(pa.string()))}),

@@ -28,7 +28,8 @@ malformed JSON line, a line that is not a JSON object)
 is reported with its row number: ``line N`` of a JSON Lines file (blank lines count),
 ``row N`` of a CSV or Parquet file (data rows from 1, the CSV header not counted).
 ``on_error="fail"`` stops at the first one; ``"skip"`` reports it and leaves it out of the
-output. A missing text column stops the run whatever ``on_error`` says.
+output. A missing text column stops the run whatever ``on_error`` says, and so does a column
+that a CSV header or Parquet schema names twice (a row can hold only one of them).
 
 The output is written to a temporary file next to the final one and renamed into place only
 when every row is done, so an interrupted or failed run leaves no half-written file and an
@@ -70,7 +71,7 @@ from topictag.files import (
     why_not_a_file,
     write_path,
 )
-from topictag.inputs import refuse_wide_json_lines
+from topictag.inputs import refuse_repeated_columns, refuse_wide_json_lines
 from topictag.paragraphs import count_paragraphs
 from topictag.processes import usable_cpus
 from topictag.strict_json import dumps, loads
@@ -398,8 +399,7 @@ def _csv_columns(path: Path) -> list[str]:
         csv.field_size_limit(limit)
     if not header:
         raise InputError(f"{path}: empty CSV file; the first line must name the columns")
-    if len(set(header)) != len(header):
-        raise InputError(f"{path}: the CSV header names a column twice: {', '.join(header)}")
+    refuse_repeated_columns(str(path), header, "CSV header")
     return header
 
 
@@ -444,6 +444,7 @@ def _read_csv_or_parquet(
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"{path}: not valid Parquet ({' '.join(str(exc).split())})") from None
         columns = schema.names
+        refuse_repeated_columns(str(path), columns, "Parquet schema")
         kind = schema.field(field).type if field in columns else pa.string()
         if pa.types.is_dictionary(kind):  # a categorical column
             kind = kind.value_type

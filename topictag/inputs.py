@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from topictag.defaults import MAX_ARTICLE_BYTES
-from topictag.errors import InputError
+from topictag.errors import InputError, listed
 from topictag.files import TooLarge, read_limited, read_regular
 from topictag.htmltext import (
     NO_MAIN_TEXT_EXTRACTOR,
@@ -124,6 +125,23 @@ def refuse_wide_json_lines(first_line: bytes, name: str) -> None:
         raise InputError(
             f"{name}: {codec.upper()} text (no byte order mark); JSON Lines must be UTF-8: "
             f"convert it (iconv -f {codec.upper()} -t UTF-8)"
+        )
+
+
+def refuse_repeated_columns(
+    name: str, columns: Sequence[str], what: str, read: Iterable[str] | None = None
+) -> None:
+    """An error when ``columns`` (a CSV header, a Parquet schema: ``what``) names a column
+    twice; with ``read``, only one of those columns counts. A reader keeps one column of a
+    name: the other's values would be lost without a word, or the reader fail with a
+    traceback (pyarrow's "exists 2 times in schema")."""
+    counts = Counter(columns)
+    wanted = counts if read is None else read
+    repeated = next((c for c in wanted if counts[c] > 1), None)
+    if repeated is not None:
+        raise InputError(
+            f"{name}: the {what} names a column twice: {listed([repeated])!r} "
+            f"(columns: {listed(columns)}); rename or drop one"
         )
 
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from topictag.errors import InputError, listed
 from topictag.files import why_not_a_file
-from topictag.inputs import refuse_wide_json_lines
+from topictag.inputs import refuse_repeated_columns, refuse_wide_json_lines
 from topictag.tagger import Tagger
 
 #: Rows per batch of the first pass (JSON Lines: lines).
@@ -178,6 +178,8 @@ def open_source(
             f"{text_field!r}); name the text with --text-field"
         )
     if fmt == "parquet":
+        read = [date_field, group_field, "topics", "scores", text_field]
+        refuse_repeated_columns(str(path), columns, "Parquet schema", [c for c in read if c])
         _check_parquet_types(path, types, tagged, topics, date_field)
     return Source(
         path,
