@@ -879,6 +879,52 @@ def test_parquet_map_columns_and_string_view_text_are_read(tmp_path):
     assert pq.read_table(tmp_path / "o.parquet").column("m").to_pylist() == [[("k", "v")], []]
 
 
+def test_a_parquet_date_or_timestamp_python_cannot_hold_is_written_as_iso_text(tmp_path, model_dir):
+    """A year before 1 or after 9999 made ``to_pylist`` raise OverflowError for the whole
+    chunk, so one odd timestamp failed a JSON Lines run. Such a value is written as ISO text
+    with the year digits it needs (UTC for a time zone), a duration as its number and unit;
+    the others as before, and a Parquet output keeps the values as stored."""
+    big = 2**62
+    columns = {
+        "text": pa.array(["gas pipeline", "oil"]),
+        "day": pa.array([-(2**31) + 1, 20_000], pa.int32()).cast(pa.date32()),
+        "day64": pa.array([big, 20_000 * 86_400_000], pa.int64()).cast(pa.date64()),
+        "at": pa.array([big, 1_736_121_600_000], pa.int64()).cast(pa.timestamp("ms")),
+        "local": pa.array([big, 1_736_121_600_000]).cast(pa.timestamp("ms", tz="Asia/Tokyo")),
+        "took": pa.array([big, 5], pa.int64()).cast(pa.duration("s")),
+        "times": pa.array([[big], [1_500]], pa.list_(pa.timestamp("ms"))),
+    }
+    source = tmp_path / "far.parquet"
+    pq.write_table(pa.table(columns), source)
+    summary = tag_corpus(source, tmp_path / "out.jsonl", model=model_dir)
+    assert summary["tagged"] == 2
+    far, near = [
+        {k: v for k, v in row.items() if k in columns}
+        for row in read_output(tmp_path / "out.jsonl")
+    ]
+    assert far == {
+        "text": "gas pipeline",
+        "day": "-5877641-06-24",
+        "day64": "5029829-08-29",
+        "at": "146140482-04-24T15:36:27.904",
+        "local": "146140482-04-24T15:36:27.904Z",
+        "took": "4611686018427387904 seconds",
+        "times": ["146140482-04-24T15:36:27.904"],
+    }
+    assert near == {
+        "text": "oil",
+        "day": "2024-10-04",
+        "day64": "2024-10-04",
+        "at": "2025-01-06T00:00:00",
+        "local": "2025-01-06T09:00:00+09:00",
+        "took": "0:00:05",
+        "times": ["1970-01-01T00:00:01.500000"],
+    }
+    tag_corpus(source, tmp_path / "out.parquet", model=model_dir)
+    kept = pq.read_table(tmp_path / "out.parquet")
+    assert kept.column("at").cast(pa.int64()).to_pylist() == [big, 1_736_121_600_000]
+
+
 def test_a_csv_text_longer_than_the_csv_modules_limit_is_tagged(tmp_path):
     import csv
 

@@ -730,7 +730,7 @@ def _output(target: Path | None, fmt: str, topics: list[str], source: str, schem
     output; the temporary file is removed, and so are those that killed runs left beside it.
     """
     if target is None:
-        yield _JsonlWriter(sys.stdout, "<stdout>")
+        yield _JsonlWriter(sys.stdout, "<stdout>", source)
         with _writing("<stdout>"):
             sys.stdout.flush()
         return
@@ -743,7 +743,7 @@ def _output(target: Path | None, fmt: str, topics: list[str], source: str, schem
             with _writing(target):
                 fh = open(tmp, "x", encoding="utf-8", newline="\n")
             try:
-                yield _JsonlWriter(fh, target)
+                yield _JsonlWriter(fh, target, source)
                 with _writing(target):
                     fh.flush()
                     os.fsync(fh.fileno())
@@ -792,15 +792,93 @@ def _jsonable(value):
     return str(value)  # Decimal, timedelta, ...
 
 
+#: Ticks of a second in each unit of a Parquet timestamp.
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def table_rows(table, source: str) -> list[dict]:
+    """The rows of a pyarrow Table as dicts, as ``Table.to_pylist`` gives them, but a value
+    Python cannot hold (a date or timestamp outside the years 1 to 9999, a duration past
+    999,999,999 days) as text (:func:`beyond_python`): ``to_pylist`` raised an
+    ``OverflowError`` for the whole table. Only a table that holds one is read value by
+    value."""
+    try:
+        return table.to_pylist()
+    except (OverflowError, ValueError):
+        pass
+    columns = []
+    for name, column in zip(table.column_names, table.columns):
+        try:
+            columns.append(column.to_pylist())
+        except (OverflowError, ValueError):
+            columns.append([_as_py(value, name, source) for value in column])
+    return [dict(zip(table.column_names, values)) for values in zip(*columns)]
+
+
+def _as_py(scalar, column: str, source: str):
+    """One value as Python, or as text where Python cannot hold it, at any depth of lists,
+    maps and structs; a value of another type that Python cannot hold is an error."""
+    import pyarrow as pa
+
+    try:
+        return scalar.as_py()
+    except (OverflowError, ValueError) as exc:
+        problem = exc
+    kind = scalar.type
+    if pa.types.is_dictionary(kind):
+        return _as_py(scalar.value, column, source)
+    if pa.types.is_struct(kind):
+        return {kind.field(i).name: _as_py(scalar[i], column, source) for i in range(len(kind))}
+    if pa.types.is_map(kind):
+        return [(_as_py(e[0], column, source), _as_py(e[1], column, source)) for e in scalar.values]
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return [_as_py(item, column, source) for item in scalar.values]
+    text = beyond_python(scalar)
+    if text is None:
+        raise InputError(
+            f"{source}: column {column!r} holds a value that cannot be written as JSON "
+            f"({problem}); write .parquet instead"
+        )
+    return text
+
+
+def beyond_python(scalar) -> str | None:
+    """A date, timestamp or duration scalar as text, for one that Python cannot hold: ISO
+    form with as many year digits as it needs (``-5877641-06-24``,
+    ``146140482-04-24T15:36:27.904``; in UTC, ending ``Z``, for a timestamp with a time zone),
+    a duration as its number and unit (``4611686018427387904 seconds``). None for another type.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    kind = scalar.type
+    if pa.types.is_duration(kind):
+        return str(np.timedelta64(scalar.value, kind.unit))
+    if pa.types.is_date32(kind):
+        unit = shown = "D"
+    elif pa.types.is_date64(kind):
+        unit, shown = "ms", "D"
+    elif pa.types.is_timestamp(kind):
+        unit = kind.unit
+        shown = "s" if scalar.value % _PER_SECOND[unit] == 0 else unit
+    else:
+        return None
+    if scalar.value == np.iinfo(np.int64).min:  # numpy's NaT: the number as stored
+        return f"{scalar.value} {unit}"
+    zone = "UTC" if pa.types.is_timestamp(kind) and kind.tz is not None else "naive"
+    return str(np.datetime_as_string(np.datetime64(scalar.value, unit), shown, zone))
+
+
 class _JsonlWriter:
     """One JSON object per row: the input fields, then ``topics`` and ``scores``."""
 
-    def __init__(self, fh, name):
+    def __init__(self, fh, name, source: str):
         self.fh = fh
         self.name = name
+        self.source = source
 
     def write(self, chunk: _Chunk, results: list[dict]) -> None:
-        rows = chunk.rows if chunk.rows is not None else chunk.table.to_pylist()
+        rows = chunk.rows if chunk.rows is not None else table_rows(chunk.table, self.source)
         lines = []
         for row, result in zip(rows, results):
             row["topics"] = result["topics"]
