@@ -653,6 +653,52 @@ def test_a_parquet_column_the_report_reads_named_twice_is_refused(tmp_path, tagg
     )
 
 
+BIG = 2**62
+DAY_20000 = 20_000 * 86_400  # 2024-10-04, in seconds
+
+
+@pytest.mark.parametrize(
+    ("column", "shown"),
+    [
+        (pa.array([-(2**31) + 1, 20_000], pa.int32()).cast(pa.date32()), "-5877641-06-24"),
+        (pa.array([2**31 - 1, 20_000], pa.int32()).cast(pa.date32()), "5881580-07-11"),
+        (pa.array([BIG, DAY_20000 * 1_000]).cast(pa.date64()), "5029829-08-29"),
+        (pa.array([BIG, DAY_20000 * 1_000]).cast(pa.timestamp("ms")), "146140482-04-24"),
+        (pa.array([BIG, DAY_20000 * 1_000]).cast(pa.timestamp("ms", tz="UTC")), "146140482-04-24"),
+        # a day past 32 bits, which pyarrow's cast to date32 wrapped round to 2024-10-04
+        (
+            pa.array([(2**32 + 20_000) * 86_400, DAY_20000]).cast(pa.timestamp("s")),
+            "11761245-10-24",
+        ),
+    ],
+    ids=["date32-min", "date32-max", "date64", "timestamp", "timestamp-tz", "wrapped"],
+)
+def test_a_parquet_date_python_cannot_hold_is_an_unusable_date_named_by_row(
+    tmp_path, tagger, column, shown
+):
+    """As 9999-12-31 written as text is: counted, but not in the time series, and named.
+    Naming it was a traceback (date.fromordinal: "ordinal must be >= 1", OverflowError), and
+    so was reading the row's text for the sample (Table.to_pylist)."""
+    path = tmp_path / "far.parquet"
+    topics = pa.array([[tagger.topics[0]], [tagger.topics[0]]], pa.list_(pa.string()))
+    pq.write_table(pa.table({"date": column, "text": ["Gas.", "Oil."], "topics": topics}), path)
+    figures = report_json(path, "--by", "day")
+    assert [p["start"] for p in figures["periods"]] == ["2024-10-04"]
+    assert figures["dates"]["unparseable_rows"] == [{"row": 1, "value": shown}]
+    assert figures["corpus"]["rows"] == 2
+
+
+def test_a_timestamp_at_the_ends_of_64_bits_is_read_on_its_local_date(tmp_path, tagger):
+    """pyarrow's local_timestamp wraps a nanosecond past 2262-04-11T23:47:16Z round to 1677;
+    in Tokyo that instant is already 2262-04-12."""
+    stamps = pa.array([2**63 - 1, 2**63 - 10**9 * 86_400]).cast(pa.timestamp("ns", tz="Asia/Tokyo"))
+    path = tmp_path / "edge.parquet"
+    topics = pa.array([[], []], pa.list_(pa.string()))
+    pq.write_table(pa.table({"date": stamps, "topics": topics}), path)
+    figures = report_json(path, "--by", "day")
+    assert [p["start"] for p in figures["periods"]] == ["2262-04-11", "2262-04-12"]
+
+
 def test_a_date_column_of_numbers_is_refused(tmp_path):
     pq.write_table(
         pa.table({"date": [1, 2], "topics": pa.array([[], []], pa.list_(pa.string()))}),

@@ -17,7 +17,8 @@ memory does not grow with the corpus.
 Dates: a text ``YYYY-MM-DD``, optionally followed by a time (after ``T`` or a space) and a
 zone (``Z``, ``+02:00``); the calendar date is taken as written, without converting zones.
 Parquet ``date`` columns, and ``timestamp`` columns (their local date when they carry a time
-zone), are read as they are. A row without a usable date is still counted everywhere but in
+zone), are read as they are, from the integers stored, so a value of any year is an unusable
+date rather than a traceback. A row without a usable date is still counted everywhere but in
 the time series; :class:`Batch` names it. An empty text is a missing date.
 """
 
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from topictag.batch import table_rows
 from topictag.errors import InputError, listed
 from topictag.files import why_not_a_file
 from topictag.inputs import refuse_repeated_columns, refuse_wide_json_lines
@@ -618,14 +620,12 @@ def _parquet_days(column, rows: np.ndarray) -> tuple[np.ndarray, dict[int, str]]
     if pa.types.is_null(kind):
         return np.full(len(column), NO_DATE, dtype=np.int64), {}
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        if pa.types.is_timestamp(kind) and kind.tz is not None:
-            column = pc.local_timestamp(column)
-        days = column.cast(pa.date32()).cast(pa.int32())
-        valid = days.is_valid().to_numpy(zero_copy_only=False)
-        values = days.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        values = _day_numbers(column)
         outside = valid & ((values < FIRST_DAY) | (values > LAST_DAY))
+        # numpy writes any year (-5877641-06-24), where date.fromordinal raised past 1 to 9999
         bad = {
-            int(rows[i]): date.fromordinal(int(values[i]) + _EPOCH).isoformat()
+            int(rows[i]): str(np.datetime_as_string(np.datetime64(int(values[i]), "D")))
             for i in np.flatnonzero(outside)
         }
         values = np.where(outside, np.int64(BAD_DATE), values)
@@ -642,6 +642,32 @@ def _parquet_days(column, rows: np.ndarray) -> tuple[np.ndarray, dict[int, str]]
         for i in np.flatnonzero(days == BAD_DATE)
     }
     return days, bad
+
+
+#: Ticks of a day in each unit of a Parquet timestamp (and of date64: milliseconds).
+_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def _day_numbers(column) -> np.ndarray:
+    """Days since 1970-01-01 of a date or timestamp column (0 where null; a timestamp with a
+    time zone on its local date), from the integers stored: pyarrow's cast to date32 wraps a
+    day past 32 bits round (year 146 million read as 1977, or as a usable date), and its
+    ``local_timestamp`` wraps within a day of the ends of 64 bits."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_date32(kind):
+        return column.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    per_day = _PER_DAY["ms" if pa.types.is_date64(kind) else kind.unit]
+    ticks = column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+    days, rest = np.divmod(ticks, per_day)
+    if pa.types.is_timestamp(kind) and kind.tz is not None:
+        local = pc.local_timestamp(column).cast(pa.int64()).fill_null(0)
+        # the offset is exact even where local wrapped: both differences wrap alike
+        offset = local.to_numpy(zero_copy_only=False) - ticks
+        days += (rest + offset) // per_day
+    return days
 
 
 def _parsed(value: str) -> int:
@@ -662,7 +688,7 @@ def _parquet_rows(source: Source, rows: set[int]) -> dict[int, dict]:
             wanted = [r for r in rows if start <= r < start + count]
             if wanted:
                 table = parquet.read_row_group(group, columns=columns)
-                records = table.take([r - start for r in wanted]).to_pylist()
+                records = table_rows(table.take([r - start for r in wanted]), str(source.path))
                 for r, record in zip(wanted, records):
                     text = record.get(source.text_field)
                     if isinstance(text, str):
