@@ -335,7 +335,8 @@ def remove_stale(path: Path, now: float | None = None) -> list[Path]:
     now = time.time() if now is None else now
     removed = []
     try:
-        entries = list(os.scandir(path.parent))
+        with os.scandir(path.parent) as scan:  # closed also when reading it fails
+            entries = list(scan)
     except OSError:
         return removed
     for entry in entries:
