@@ -1,5 +1,6 @@
 """Splitting an article into paragraphs."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -116,3 +117,10 @@ def test_count_paragraphs_counts_what_split_paragraphs_gives(text):
     from topictag.paragraphs import count_paragraphs
 
     assert count_paragraphs(text) == len(split_paragraphs(text, max_chars=10**9))
+
+
+@pytest.mark.parametrize("max_chars", [0, -1, 2.5, True, None])
+def test_a_paragraph_length_that_is_not_a_positive_whole_number_is_refused(max_chars):
+    """0 raised range()'s own error and -1 returned no paragraph: the text was dropped."""
+    with pytest.raises(ValueError, match="max_chars must be a whole number of at least 1"):
+        split_paragraphs("Gas flows.", max_chars=max_chars)

@@ -100,6 +100,8 @@ def split_paragraphs(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> list[Pa
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+        raise ValueError(f"max_chars must be a whole number of at least 1, not {max_chars!r}")
     # The lines with text; blank ones are skipped inside the expression, never built (a text
     # of millions of empty lines costs no memory).
     lines = [m.span() for m in _TEXT_LINE.finditer(text) if has_text(m.group())]
