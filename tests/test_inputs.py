@@ -317,4 +317,10 @@ def test_a_directory_tree_deeper_than_python_recursion_is_walked(tmp_path):
         deep = deep / "d"
         deep.mkdir()
     (deep / "a.txt").write_text("Gas.")
-    assert list(expand([str(tmp_path)])) == [str(deep / "a.txt"), str(tmp_path / "top.txt")]
+    try:
+        assert list(expand([str(tmp_path)])) == [str(deep / "a.txt"), str(tmp_path / "top.txt")]
+    finally:  # taken down one level at a time too: pytest's clean-up recurses and fails
+        (deep / "a.txt").unlink()
+        while deep != tmp_path:
+            deep.rmdir()
+            deep = deep.parent
