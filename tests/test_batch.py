@@ -679,6 +679,28 @@ def test_a_json_line_nested_too_deeply_is_a_bad_row(tmp_path, model_dir, on_erro
     assert summary["tagged"] == 1 and summary["errors"] == [message]
 
 
+@pytest.mark.parametrize("out", ["out.jsonl", "out.parquet"])
+def test_a_json_line_nested_past_the_limit_is_a_bad_row(tmp_path, model_dir, out):
+    """Read, but too deep to write: a Parquet output's type for a row nested 950 deep took
+    3.2 GB for a 6 KB file. A row at the limit is written."""
+    limit = batch_module.MAX_JSON_DEPTH
+
+    def nested(levels: int) -> dict:  # the row itself is the first level
+        value = 1
+        for _ in range(levels - 1):
+            value = {"a": value}
+        return {"text": "Gas flows via TANAP.", "meta": value}
+
+    assert batch_module.nesting(nested(limit)) == limit
+    rows = [nested(limit + 1), nested(limit), {"text": "oil", "tags": [[["x"]] * 200]}]
+    source = write_jsonl(tmp_path / "deep.jsonl", rows)
+    summary = tag_corpus(source, tmp_path / out, model=model_dir, on_error="skip")
+    assert summary["errors"] == [
+        f"{source}: line 1: JSON nested {limit + 1} levels deep, over the {limit} a row may hold"
+    ]
+    assert summary["tagged"] == 2
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
 def test_a_text_of_more_paragraphs_than_an_article_may_hold_is_a_bad_row(
     tmp_path, model_dir, suffix
