@@ -485,7 +485,7 @@ def test_jsonl_format_with_another_output_suffix_is_a_usage_error(runner, tmp_pa
     result = runner.invoke(app, [*args, str(tmp_path / "x.parquet")])
     assert result.exit_code == 2 and not (tmp_path / "x.parquet").exists()
     assert "--format jsonl does not match --output" in result.stderr
-    for output in (str(tmp_path / "x.jsonl"), "-"):
+    for output in (str(tmp_path / "x.jsonl"), str(tmp_path / "x.ndjson"), "-"):
         assert runner.invoke(app, [*args, output]).exit_code == 0
 
 

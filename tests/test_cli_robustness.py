@@ -476,12 +476,13 @@ def test_a_signal_waiting_when_the_handlers_are_put_back_is_one_line(monkeypatch
     ("args", "victim"),
     [
         (["tag", "--input", "{dir}/c.jsonl"], "c.jsonl"),
+        (["tag", "--input", "{dir}/c.jsonl", "--output", "{dir}/o.jsonl"], "c.jsonl"),  # summary
         (["tag", "{dir}/a.txt", "{dir}/b.txt"], "b.txt"),
         (["tag", "{dir}"], "b.txt"),  # a file found in a directory given
         (["evaluate", "{dir}/l.jsonl"], "l.jsonl"),
         (["report", "{dir}/c.jsonl"], "c.jsonl"),
     ],
-    ids=["tag-input", "tag-files", "tag-directory", "evaluate", "report"],
+    ids=["tag-input", "tag-input-summary", "tag-files", "tag-directory", "evaluate", "report"],
 )
 def test_standard_output_appended_to_an_input_is_refused_before_anything_is_written(
     use_model, tmp_path, args, victim

@@ -124,3 +124,9 @@ def test_a_paragraph_length_that_is_not_a_positive_whole_number_is_refused(max_c
     """0 raised range()'s own error and -1 returned no paragraph: the text was dropped."""
     with pytest.raises(ValueError, match="max_chars must be a whole number of at least 1"):
         split_paragraphs("Gas flows.", max_chars=max_chars)
+
+
+def test_a_numpy_integer_is_a_paragraph_length():
+    import numpy as np
+
+    assert [p.text for p in split_paragraphs("abcdef", max_chars=np.int64(4))] == ["abcd", "ef"]

@@ -72,7 +72,7 @@ from topictag.files import (
     write_path,
 )
 from topictag.inputs import refuse_repeated_columns, refuse_wide_json_lines
-from topictag.paragraphs import count_paragraphs
+from topictag.paragraphs import paragraphs_over
 from topictag.processes import usable_cpus
 from topictag.strict_json import dumps, loads
 from topictag.tagger import Tagger, load_model
@@ -249,10 +249,7 @@ def _text_problem(value, field: str) -> str | None:
     far more memory than its text: 12 MB of one-letter paragraphs took 2.9 GB)."""
     if isinstance(value, str):
         limit = defaults.MAX_ARTICLE_PARAGRAPHS
-        if value.count("\n") + value.count("\r") < limit:  # cannot hold that many: at once
-            return None
-        count = count_paragraphs(value)
-        if count > limit:
+        if count := paragraphs_over(value, limit):
             return f"{field!r} has {count:,} paragraphs, over the {limit:,} of one article"
         return None
     if value is None:
@@ -822,7 +819,7 @@ def _jsonable(value):
 
 
 #: Ticks of a second in each unit of a Parquet timestamp.
-_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 def table_rows(table, source: str) -> list[dict]:
@@ -865,8 +862,7 @@ def _as_py(scalar, column: str, source: str):
     text = beyond_python(scalar)
     if text is None:
         raise InputError(
-            f"{source}: column {column!r} holds a value that cannot be written as JSON "
-            f"({problem}); write .parquet instead"
+            f"{source}: column {column!r} holds a value that Python cannot hold ({problem})"
         )
     return text
 
@@ -889,7 +885,7 @@ def beyond_python(scalar) -> str | None:
         unit, shown = "ms", "D"
     elif pa.types.is_timestamp(kind):
         unit = kind.unit
-        shown = "s" if scalar.value % _PER_SECOND[unit] == 0 else unit
+        shown = "s" if scalar.value % TICKS_PER_SECOND[unit] == 0 else unit
     else:
         return None
     if scalar.value == np.iinfo(np.int64).min:  # numpy's NaT: the number as stored
@@ -907,7 +903,10 @@ class _JsonlWriter:
         self.source = source
 
     def write(self, chunk: _Chunk, results: list[dict]) -> None:
-        rows = chunk.rows if chunk.rows is not None else table_rows(chunk.table, self.source)
+        try:
+            rows = chunk.rows if chunk.rows is not None else table_rows(chunk.table, self.source)
+        except InputError as exc:
+            raise InputError(f"{exc}; write .parquet instead") from None
         lines = []
         for row, result in zip(rows, results):
             row["topics"] = result["topics"]

@@ -326,10 +326,10 @@ def _in_model(path: Path, model: Path | None) -> Path | None:
 
 def _refuse_overwriting_inputs(output: Path | None, source: Path, model: Path | None) -> None:
     """A usage error (exit 2) for an ``--output`` that would write over what the command
-    reads: its input file (also through a link), or anything in the model directory; or,
-    with no ``--output``, for standard output sent to the input file."""
+    reads: its input file (also through a link), or anything in the model directory; and for
+    standard output sent to the input file, which gets the rows or a summary line."""
+    _refuse_stdout_onto(source)  # the rows go there, or the summary line
     if output is None or str(output) == "-":
-        _refuse_stdout_onto(source)
         return
     from topictag.batch import output_is_input
 
@@ -521,13 +521,16 @@ def tag(
                 "--encoding": encoding is not None,
             },
         )
+        from topictag.batch import OUTPUT_FORMATS
+
         to_file = output is not None and str(output) != "-"
-        if fmt is Format.jsonl and to_file and Path(output).suffix.lower() != ".jsonl":
-            raise _fail(
-                f"--format jsonl does not match --output {output}: its suffix chooses the "
-                "format (.jsonl or .parquet); leave --format out",
-                2,
-            )
+        if fmt is Format.jsonl and to_file:
+            if OUTPUT_FORMATS.get(Path(output).suffix.lower(), "jsonl") != "jsonl":
+                raise _fail(
+                    f"--format jsonl does not match --output {output}: its suffix chooses the "
+                    f"format ({', '.join(OUTPUT_FORMATS)}); leave --format out",
+                    2,
+                )
         distributed = scheduler is not None
         _refuse("only without --scheduler", {"--num-proc": distributed and num_proc is not None})
         _refuse("only with --scheduler", {"--ship-model": ship_model and not distributed})

@@ -402,12 +402,12 @@ def stdout_is_a_file() -> bool:
 def stdout_is(source: str | os.PathLike) -> bool:
     """Whether this process's standard output is the file ``source`` (``tag --input c.jsonl
     >> c.jsonl``): the rows written would be appended to the rows still to read."""
-    out = _stdout_file()
+    if (out := _stdout_file()) is None:
+        return False
     try:
-        given = os.stat(source) if out is not None else None
+        return os.path.samestat(out, os.stat(source))
     except (OSError, ValueError):
         return False
-    return given is not None and (out.st_dev, out.st_ino) == (given.st_dev, given.st_ino)
 
 
 def why_not_a_file(path: str | os.PathLike) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -38,10 +39,6 @@ def _line_breaks(gap: str) -> int:
     return gap.count("\n") + gap.count("\r") - gap.count("\r\n")
 
 
-#: Characters of a line that :func:`has_text` looks at one by one before translating the rest.
-_LOOKED_AT = 64
-
-
 def has_text(chunk: str) -> bool:
     """Whether ``chunk`` holds a character other than white space and format characters
     (zero-width spaces and joiners, soft hyphens, bidi marks: the ones normalisation drops).
@@ -53,12 +50,16 @@ def has_text(chunk: str) -> bool:
     first = stripped[0]
     if first < "\x80" or unicodedata.category(first) != "Cf":  # nearly every line: at once
         return True
-    # A line led by bidi marks (right-to-left text) decides a few characters on; only a long
-    # run of format characters is translated away.
-    for char in stripped[1:_LOOKED_AT]:
-        if not char.isspace() and (char < "\x80" or unicodedata.category(char) != "Cf"):
-            return True
-    return bool(without_format_characters(stripped[_LOOKED_AT:]).strip())
+    # A line led by a bidi mark (right-to-left text) decides on its next character; a run of
+    # format characters is translated away.
+    second = stripped[1:2]
+    if (
+        second
+        and not second.isspace()
+        and (second < "\x80" or unicodedata.category(second) != "Cf")
+    ):
+        return True
+    return bool(without_format_characters(stripped).strip())
 
 
 def count_paragraphs(text: str) -> int:
@@ -75,6 +76,15 @@ def count_paragraphs(text: str) -> int:
             blocks += previous is None or (_line_breaks(gap) if crlf else gap.count("\n")) >= 2
             previous = end
     return blocks if blocks > 1 else lines
+
+
+def paragraphs_over(text: str, limit: int) -> int | None:
+    """How many paragraphs ``text`` has when that is over ``limit``, else None; counted only
+    when its line breaks allow that many, so an ordinary text costs two ``str.count``."""
+    if text.count("\n") + text.count("\r") < limit:
+        return None
+    count = count_paragraphs(text)
+    return count if count > limit else None
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -100,8 +110,9 @@ def split_paragraphs(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> list[Pa
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
-    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+    if isinstance(max_chars, bool) or not hasattr(max_chars, "__index__") or max_chars < 1:
         raise ValueError(f"max_chars must be a whole number of at least 1, not {max_chars!r}")
+    max_chars = operator.index(max_chars)  # a numpy integer too
     # The lines with text; blank ones are skipped inside the expression, never built (a text
     # of millions of empty lines costs no memory).
     lines = [m.span() for m in _TEXT_LINE.finditer(text) if has_text(m.group())]

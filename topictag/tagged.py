@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from topictag.batch import table_rows
+from topictag.batch import TICKS_PER_SECOND, table_rows
 from topictag.errors import InputError, listed
 from topictag.files import why_not_a_file
 from topictag.inputs import refuse_repeated_columns, refuse_wide_json_lines
@@ -644,10 +644,6 @@ def _parquet_days(column, rows: np.ndarray) -> tuple[np.ndarray, dict[int, str]]
     return days, bad
 
 
-#: Ticks of a day in each unit of a Parquet timestamp (and of date64: milliseconds).
-_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
-
-
 def _day_numbers(column) -> np.ndarray:
     """Days since 1970-01-01 of a date or timestamp column (0 where null; a timestamp with a
     time zone on its local date), from the integers stored: pyarrow's cast to date32 wraps a
@@ -659,7 +655,7 @@ def _day_numbers(column) -> np.ndarray:
     kind = column.type
     if pa.types.is_date32(kind):
         return column.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    per_day = _PER_DAY["ms" if pa.types.is_date64(kind) else kind.unit]
+    per_day = 86_400 * TICKS_PER_SECOND["ms" if pa.types.is_date64(kind) else kind.unit]
     ticks = column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
     days, rest = np.divmod(ticks, per_day)
     if pa.types.is_timestamp(kind) and kind.tz is not None:

@@ -16,7 +16,7 @@ from topictag import defaults
 from topictag.errors import InputError
 from topictag.furniture import furniture_rows
 from topictag.language import english_check
-from topictag.paragraphs import count_paragraphs, split_paragraphs
+from topictag.paragraphs import paragraphs_over, split_paragraphs
 from topictag.processes import ForkSafeLock
 from topictag.scorer import PortableModel
 
@@ -176,8 +176,8 @@ class Tagger:
             isinstance(max_paragraphs, bool) or not isinstance(max_paragraphs, int)
         ):
             raise TypeError(f"max_paragraphs must be an int or None, not {max_paragraphs!r}")
-        if max_paragraphs is not None and text.count("\n") + text.count("\r") >= max_paragraphs:
-            _refuse_paragraphs(count_paragraphs(text), max_paragraphs)  # before building them
+        if max_paragraphs is not None and (count := paragraphs_over(text, max_paragraphs)):
+            _refuse_paragraphs(count, max_paragraphs)  # before building them
         paragraphs = split_paragraphs(text)
         if max_paragraphs is not None:
             _refuse_paragraphs(len(paragraphs), max_paragraphs)
