@@ -115,13 +115,15 @@ def split_paragraphs(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> list[Pa
     max_chars = operator.index(max_chars)  # a numpy integer too
     # The lines with text; blank ones are skipped inside the expression, never built (a text
     # of millions of empty lines costs no memory).
-    lines = [m.span() for m in _TEXT_LINE.finditer(text) if has_text(m.group())]
+    found = [m.span() for m in _TEXT_LINE.finditer(text)]  # each opens on a non-space
+    lines = [(s, e) for s, e in found if text[s] < "\x80" or has_text(text[s:e])]
     if not lines:
         return []
     crlf = "\r" in text
     blocks: list[list[tuple[int, int]]] = [[lines[0]]]
     for prev, line in zip(lines, lines[1:]):
-        if _line_breaks(text[prev[1] : line[0]]) >= 2:  # a blank line between them
+        gap = text[prev[1] : line[0]]
+        if (_line_breaks(gap) if crlf else gap.count("\n")) >= 2:  # a blank line between
             blocks.append([line])
         else:
             blocks[-1].append(line)
