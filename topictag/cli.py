@@ -349,14 +349,13 @@ def _refuse_stdout_onto(source: str | Path) -> None:
         raise _fail(f"standard output is the input file {source}; write to another file", 2)
 
 
-def _refuse_stdout_onto_any(paths: list[str]) -> None:
-    """:func:`_refuse_stdout_onto` for every file the article arguments name, directories'
-    files included, before any is read or any output written."""
+def _refuse_stdout_onto_any(items: list) -> None:
+    """:func:`_refuse_stdout_onto` for every file of ``items`` (``inputs.expand``: the article
+    arguments, directories' files included), before any is read or any output written."""
     from topictag.files import stdout_is_a_file
-    from topictag.inputs import expand
 
     if stdout_is_a_file():
-        for item in expand(paths):
+        for item in items:
             if isinstance(item, str):
                 _refuse_stdout_onto(item)
 
@@ -558,7 +557,7 @@ def tag(
         },
     )
     fmt = fmt or Format.table
-    from topictag.inputs import check_encoding, read_inputs, shown_source
+    from topictag.inputs import check_encoding, expand, read_expanded, shown_source
     from topictag.render import article_table
     from topictag.tagger import load_model
 
@@ -569,11 +568,12 @@ def tag(
             raise _fail(f"--encoding: {exc}", 2) from None
     if not paths and (sys.stdin is None or sys.stdin.isatty()):
         raise _fail("no input: give article files, a directory, or - to read stdin", 2)
-    _refuse_stdout_onto_any(paths or [])
+    items = list(expand(paths or []))  # the directories walked once, for both uses
+    _refuse_stdout_onto_any(items)
     tagger = load_model(model, threshold)
     thresholds = dict(zip(tagger.topics, tagger.thresholds))
     results, failed = [], 0
-    for item in read_inputs(paths or [], encoding):
+    for item in read_expanded(items, encoding):
         if isinstance(item, TopictagError):
             typer.echo(f"error: {one_line(str(item))}", err=True)
             failed += 1

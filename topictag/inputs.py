@@ -12,7 +12,7 @@ from pathlib import Path
 
 from topictag.defaults import MAX_ARTICLE_BYTES
 from topictag.errors import InputError, listed
-from topictag.files import TooLarge, read_limited, read_regular
+from topictag.files import TooLarge, read_limited, read_regular, why_not_a_file
 from topictag.htmltext import (
     NO_MAIN_TEXT_EXTRACTOR,
     TOO_LARGE_FOR_MAIN_TEXT,
@@ -221,9 +221,7 @@ def read_file(path: str | os.PathLike, encoding: str | None = None) -> Article:
     except ValueError as exc:
         raise InputError(f"{name}: {exc}") from None
     except FileNotFoundError:
-        if path.is_symlink():
-            raise InputError(f"{name}: broken symbolic link") from None
-        raise InputError(f"{name}: no such file") from None
+        raise InputError(f"{name}: {why_not_a_file(path)}") from None
     except PermissionError:
         raise InputError(f"{name}: permission denied") from None
     except IsADirectoryError:
@@ -330,8 +328,16 @@ def read_inputs(
 ) -> Iterator[Article | InputError]:
     """Articles for each input in order; a bad input yields its error and the rest go on.
     The warning that HTML is converted without trafilatura comes with the first page only."""
+    return read_expanded(expand(paths), encoding)
+
+
+def read_expanded(
+    items: Iterable[str | InputError], encoding: str | None = None
+) -> Iterator[Article | InputError]:
+    """:func:`read_inputs` of what :func:`expand` gave (a caller that looks at the file names
+    first need not walk the directories twice)."""
     warned = False
-    for item in expand(paths):
+    for item in items:
         if isinstance(item, InputError):
             yield item
             continue
