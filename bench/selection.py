@@ -31,7 +31,7 @@ from topictag import defaults  # noqa: E402
 from topictag import training as T  # noqa: E402
 from topictag.labels import load_dev, load_labels  # noqa: E402
 from topictag.lexicon import load_lexicon  # noqa: E402
-from topictag.metrics import binarize, choose_thresholds, report  # noqa: E402
+from topictag.metrics import binarize, report  # noqa: E402
 from topictag.topics import load_topics  # noqa: E402
 
 OUTER_FOLDS = 5
@@ -47,18 +47,14 @@ def choose(texts, y, groups, topics, lexicon, configs, inner_folds):
     """Inner grouped CV of every setting: (the best setting for all topics and its
     thresholds, [(the best setting, its threshold) for each topic])."""
     oof = T.out_of_fold_scores(texts, y, groups, topics, lexicon, configs, inner_folds)
-    best, per_topic = None, [None] * len(topics)
-    for c, scores in enumerate(oof):
-        thresholds = choose_thresholds(y, scores, defaults.THRESHOLD_GRID)
-        result = report(y, scores >= thresholds, topics)
-        score = T._defined(result["macro_f1"])
-        if best is None or score > best[0] + 1e-12:
-            best = (score, c, thresholds)
-        for k, topic in enumerate(topics):
-            f1 = result["per_topic"][topic]["f1"] or 0.0
-            if per_topic[k] is None or f1 > per_topic[k][0] + 1e-12:
-                per_topic[k] = (f1, c, thresholds[k])
-    return (best[1], best[2]), [(c, t) for _, c, t in per_topic]
+    results = T.threshold_results(y, oof, topics)
+    best = T.best_setting(results)
+    per_topic = []
+    for k, topic in enumerate(topics):
+        f1s = [result["per_topic"][topic]["f1"] or 0.0 for _, result in results]
+        c = max(range(len(results)), key=lambda i: (f1s[i], -i))  # the first of a tie
+        per_topic.append((c, results[c][0][k]))
+    return (best, results[best][0]), per_topic
 
 
 def predictions(texts, y, train, test_texts, topics, lexicon, configs, best, per_topic):

@@ -216,14 +216,32 @@ def fit_selected(
         pipeline = _fit(texts, y, params, lexicon, topics)
         return Fitted(pipeline, params, np.full(len(topics), 0.5), None)
     oof = out_of_fold_scores(texts, y, groups, topics, lexicon, configs, inner_folds)
-    best = None
-    for params, scores in zip(configs, oof):
+    results = threshold_results(y, oof, topics)
+    best = best_setting(results)
+    params, (thresholds, result) = configs[best], results[best]
+    return Fitted(_fit(texts, y, params, lexicon, topics), params, thresholds, result["macro_f1"])
+
+
+def threshold_results(
+    y: np.ndarray, oof: list[np.ndarray], topics: Sequence[str]
+) -> list[tuple[np.ndarray, dict]]:
+    """For each setting's out-of-fold scores, the per-topic thresholds chosen on them and the
+    figures (:func:`topictag.metrics.report`) those thresholds give."""
+    out = []
+    for scores in oof:
         thresholds = choose_thresholds(y, scores, defaults.THRESHOLD_GRID)
-        score = report(y, scores >= thresholds, topics)["macro_f1"]
-        if best is None or _defined(score) > _defined(best[0]) + 1e-12:
-            best = (score, params, thresholds)
-    score, params, thresholds = best
-    return Fitted(_fit(texts, y, params, lexicon, topics), params, thresholds, score)
+        out.append((thresholds, report(y, scores >= thresholds, topics)))
+    return out
+
+
+def best_setting(results: list[tuple[np.ndarray, dict]]) -> int:
+    """The index of the setting with the highest macro F1; the first of a tie (within 1e-12),
+    so a grid's order decides between equals."""
+    best = 0
+    for i, (_, result) in enumerate(results):
+        if _defined(result["macro_f1"]) > _defined(results[best][1]["macro_f1"]) + 1e-12:
+            best = i
+    return best
 
 
 def _defined(f1: float | None) -> float:
